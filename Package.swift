@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layering (dependencies point downwards only):
+//   moonwatch (CLI) ─► MoonwatchEngine, MoonwatchProbes, MoonwatchCapture, MoonwatchOutput
+//   MoonwatchEngine ─► MoonwatchSignatures ─► MoonwatchCore
+//   MoonwatchProbes ─► MoonwatchCore, CLibbpf, CMoonwatchWire   (the only module that imports libbpf)
+//   MoonwatchSignatures ─► CLuaSandbox ─► CLua                   (all Lua-facing C lives in CLuaSandbox)
+let package = Package(
+    name: "moonwatch",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "moonwatch", targets: ["moonwatch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian packages.
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+
+        // The Lua sandbox: every function Lua can call (report, hook, allocator, guards) is C,
+        // so a Lua error (a longjmp) never crosses a Swift frame.
+        .target(name: "CLuaSandbox", dependencies: ["CLua"],
+                cSettings: [.unsafeFlags(["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"])]),
+
+        // Kernel <-> user wire structs, shared verbatim with bpf/*.bpf.c.
+        .target(name: "CMoonwatchWire"),
+
+        .target(name: "MoonwatchCore"),
+        .target(name: "MoonwatchCapture", dependencies: ["MoonwatchCore"]),
+        .target(name: "MoonwatchSignatures", dependencies: ["MoonwatchCore", "CLuaSandbox"],
+                plugins: ["EmbedFiles"]),
+        .target(name: "MoonwatchOutput", dependencies: ["MoonwatchCore"]),
+        .target(name: "MoonwatchEngine", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchOutput"]),
+        .target(name: "MoonwatchProbes", dependencies: ["MoonwatchCore", "CMoonwatchWire", "CLibbpf"],
+                plugins: ["EmbedFiles"]),
+
+        // Build-time embedding of signatures/ and the compiled bpf/ object.
+        .executableTarget(name: "moonwatch-embed"),
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["moonwatch-embed"]),
+
+        .executableTarget(name: "moonwatch", dependencies: [
+            "MoonwatchCore", "MoonwatchCapture", "MoonwatchSignatures", "MoonwatchEngine",
+            "MoonwatchOutput", "MoonwatchProbes",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "moonwatch-bench", dependencies: [
+            "MoonwatchCore", "MoonwatchCapture", "MoonwatchSignatures", "MoonwatchEngine", "MoonwatchOutput",
+        ], path: "benchmarks/Sources/moonwatch-bench"),
+
+        .testTarget(name: "MoonwatchCoreTests", dependencies: ["MoonwatchCore"]),
+        .testTarget(name: "MoonwatchCaptureTests", dependencies: ["MoonwatchCore", "MoonwatchCapture"]),
+        .testTarget(name: "MoonwatchSignaturesTests", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchEngine", "MoonwatchOutput"]),
+        .testTarget(name: "MoonwatchCLITests", dependencies: ["MoonwatchCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

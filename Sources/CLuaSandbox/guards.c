@@ -1,0 +1,176 @@
+/*
+ * Guards over stock library functions that run long loops inside C, where the instruction hook
+ * never fires:
+ *  - string.find/match/gmatch/gsub backtrack: a few '.-' on a 200-byte string run for seconds.
+ *    Each call's worst case is estimated from the subject length and the pattern's variable-length
+ *    items, and refused above the limit.
+ *  - string.rep of an empty string loops n times without allocating.
+ *  - table.move loops over a caller-given range; table.insert/remove/sort/concat/unpack loop in
+ *    C and call metamethods per element, so they take plain tables only.
+ *  - setmetatable: finalizers (__gc) run with hooks off and are refused.
+ */
+#include "sandbox_internal.h"
+#include <math.h>
+#include <string.h>
+
+#define MW_MAX_TABLE_RANGE 10000000   /* elements table.move may touch in one call */
+
+static size_t skip_set(const char *p, size_t lp, size_t i) {
+    /* p[i] == '[' */
+    i++;
+    if (i < lp && p[i] == '^') i++;
+    if (i < lp && p[i] == ']') i++;   /* a leading ']' is literal */
+    while (i < lp && p[i] != ']') {
+        if (p[i] == '%' && i + 1 < lp) i += 2; else i++;
+    }
+    return i < lp ? i + 1 : lp;
+}
+
+/* Worst-case steps: (n+1)^(variable items + 1 if unanchored), times the pattern length. */
+static double pattern_cost(const char *p, size_t lp, size_t n, int anchor_allowed) {
+    int anchored = anchor_allowed && lp > 0 && p[0] == '^';
+    int q = 0;
+    size_t i = anchored ? 1 : 0;
+    while (i < lp) {
+        char c = p[i];
+        if (c == '(' || c == ')') { i++; continue; }
+        if (c == '%' && i + 1 < lp) {
+            char d = p[i + 1];
+            if (d == 'b') { q++; i += 4; continue; }
+            if (d == 'f') { i += 2; if (i < lp && p[i] == '[') i = skip_set(p, lp, i); continue; }
+            i += 2;
+        } else if (c == '[') {
+            i = skip_set(p, lp, i);
+        } else {
+            i++;
+        }
+        if (i < lp && (p[i] == '*' || p[i] == '+' || p[i] == '-')) { q++; i++; }
+        else if (i < lp && p[i] == '?') i++;
+    }
+    double base = (double)n + 1.0;
+    return pow(base, q + (anchored ? 0 : 1)) * ((double)lp + 1.0);
+}
+
+static int has_specials(const char *p, size_t lp) {
+    for (size_t i = 0; i < lp; i++) if (strchr("^$*+?.([%-", p[i])) return 1;
+    return 0;
+}
+
+static void check_pattern(lua_State *L, const char *what, int plain_arg) {
+    size_t ls, lp;
+    luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    mw_sandbox *s = mw_of(L);
+    double cost;
+    int plain = plain_arg && lua_toboolean(L, plain_arg);
+    if (plain || !has_specials(p, lp)) cost = ((double)ls + 1.0) * ((double)lp + 1.0);
+    else cost = pattern_cost(p, lp, ls, strcmp(what, "gmatch") != 0);
+    if (cost > s->lim.pattern_cost_limit) {
+        luaL_error(L, "string.%s refused: pattern \"%s\" on a %d-byte subject may take ~%.1e steps "
+                      "(limit %.1e); anchor it with '^', use fewer '.-'/'.*' items, or shorten the subject",
+                   what, lp > 60 ? "<long pattern>" : p, (int)ls, cost, s->lim.pattern_cost_limit);
+    }
+}
+
+/* Calls the original library function (upvalue 1) with the same arguments. */
+static int call_original(lua_State *L) {
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int g_find(lua_State *L) { check_pattern(L, "find", 4); return call_original(L); }
+static int g_match(lua_State *L) { check_pattern(L, "match", 0); return call_original(L); }
+static int g_gmatch(lua_State *L) { check_pattern(L, "gmatch", 0); return call_original(L); }
+static int g_gsub(lua_State *L) { check_pattern(L, "gsub", 0); return call_original(L); }
+
+static int g_rep(lua_State *L) {
+    size_t l, lsep = 0;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (n <= 0 || l + lsep == 0) { lua_pushliteral(L, ""); return 1; }
+    return call_original(L);
+}
+
+/* Table functions loop in C and call metamethods per element; with a metatable whose
+ * metamethods are C functions (say __index = rawequal) nothing would ever reach the hook.
+ * In the sandbox they work on plain tables only, where every loop is bounded by memory. */
+static void require_plain(lua_State *L, int arg, const char *fn) {
+    if (lua_type(L, arg) == LUA_TTABLE && lua_getmetatable(L, arg)) {
+        lua_pop(L, 1);
+        luaL_error(L, "table.%s refused: the sandbox's table functions work on tables without a metatable", fn);
+    }
+}
+
+static int g_move(lua_State *L) {
+    require_plain(L, 1, "move");
+    if (!lua_isnoneornil(L, 5)) require_plain(L, 5, "move");
+    lua_Integer f = luaL_checkinteger(L, 2);
+    lua_Integer e = luaL_checkinteger(L, 3);
+    if (e >= f && (e - f) >= MW_MAX_TABLE_RANGE)
+        return luaL_error(L, "table.move refused: range of %I elements is over the sandbox limit", (lua_Integer)(e - f + 1));
+    return call_original(L);
+}
+
+static int g_plain1(lua_State *L) {
+    require_plain(L, 1, lua_tostring(L, lua_upvalueindex(2)));
+    return call_original(L);
+}
+
+/* Finalizers run with debug hooks off, so an endless __gc could never be stopped. Lua decides
+ * finalization when the metatable is set, reading __gc raw, and so does this check. */
+static int g_setmetatable(lua_State *L) {
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        int t = lua_rawget(L, 2);
+        lua_pop(L, 1);
+        if (t != LUA_TNIL) return luaL_error(L, "setmetatable refused: finalizers (__gc) are not allowed in signatures");
+    }
+    return call_original(L);
+}
+
+static void wrap(lua_State *L, int lib, const char *name, lua_CFunction guard) {
+    lua_getfield(L, lib, name);
+    lua_pushcclosure(L, guard, 1);
+    lua_setfield(L, lib, name);
+}
+
+void mw_install_guards(lua_State *L) {
+    lua_getglobal(L, "string");
+    int str = lua_gettop(L);
+    wrap(L, str, "find", g_find);
+    wrap(L, str, "match", g_match);
+    wrap(L, str, "gmatch", g_gmatch);
+    wrap(L, str, "gsub", g_gsub);
+    wrap(L, str, "rep", g_rep);
+    lua_pushnil(L); lua_setfield(L, str, "dump");   /* no bytecode, in or out */
+    lua_pop(L, 1);
+
+    lua_getglobal(L, "table");
+    int tab = lua_gettop(L);
+    wrap(L, tab, "move", g_move);
+    static const char *const plain[] = { "insert", "remove", "sort", "concat", "unpack", NULL };
+    for (int k = 0; plain[k]; k++) {
+        lua_getfield(L, tab, plain[k]);
+        lua_pushstring(L, plain[k]);
+        lua_pushcclosure(L, g_plain1, 2);
+        lua_setfield(L, tab, plain[k]);
+    }
+    lua_pop(L, 1);
+
+    lua_pushglobaltable(L);
+    wrap(L, lua_gettop(L), "setmetatable", g_setmetatable);
+    lua_pop(L, 1);
+
+    /* Nobody may swap the string metatable's __index back to the unguarded functions. */
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}

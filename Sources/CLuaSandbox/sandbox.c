@@ -1,0 +1,571 @@
+/*
+ * One sandboxed lua_State per signature: capped allocator, instruction budget enforced by a hook
+ * that yields (uncatchable) or raises, a reduced library set, and host functions in C.
+ */
+#include "sandbox_internal.h"
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Catalogue names, registered once by the host before events flow.
+ */
+#define MW_MAX_KINDS 256
+#define MW_MAX_ARGS 64
+
+typedef struct kind_info { char *name; uint32_t nargs; char *args[MW_MAX_ARGS]; } kind_info;
+static kind_info kinds[MW_MAX_KINDS];
+
+void mw_register_kind(uint32_t kind, const char *event_name, uint32_t nargs, const char *const *arg_names) {
+    if (kind >= MW_MAX_KINDS || nargs > MW_MAX_ARGS) return;
+    kind_info *k = &kinds[kind];
+    free(k->name);
+    k->name = strdup(event_name);
+    for (uint32_t i = 0; i < k->nargs; i++) free(k->args[i]);
+    k->nargs = nargs;
+    for (uint32_t i = 0; i < nargs; i++) k->args[i] = strdup(arg_names[i]);
+}
+
+mw_limits mw_default_limits(void) {
+    mw_limits l;
+    l.memory_bytes = 16u << 20;
+    l.instructions_per_call = 1000000;
+    l.instructions_at_load = 10000000;
+    l.pattern_cost_limit = 5e7;
+    l.max_findings_per_call = 64;
+    l.max_finding_bytes = 64u << 10;
+    return l;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Allocator. With ptr == NULL, osize is an object type tag, not a size. Only growth is refused.
+ */
+static void *mw_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    mw_sandbox *s = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        s->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && s->mem_used - old + nsize > s->lim.memory_bytes) {
+        s->mem_refused = 1;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p) return NULL;
+    s->mem_used = s->mem_used - old + nsize;
+    if (s->mem_used > s->mem_peak) s->mem_peak = s->mem_used;
+    return p;
+}
+
+static int mw_panic(lua_State *L) {
+    const char *m = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+    fprintf(stderr, "moonwatch: unprotected Lua error (a bug in moonwatch): %s\n", m);
+    abort();
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Instruction budget. Where the running code can yield, the hook yields: nothing in the script
+ * can catch a yield. Where it cannot (inside a C function such as table.sort's comparator), it
+ * raises, and the pcall/xpcall replacements below re-raise once the budget is gone.
+ */
+static void mw_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    mw_sandbox *s = mw_of(L);
+    s->count += MW_HOOK_STEP;
+    if (s->count > s->budget) {
+        s->killed = 1;
+        if (lua_isyieldable(L)) lua_yield(L, 0);
+        else luaL_error(L, "instruction budget exceeded");
+    }
+}
+
+static int finish_pcall(lua_State *L, int status, lua_KContext extra) {
+    if (status != LUA_OK && status != LUA_YIELD) {
+        if (mw_of(L)->killed) return lua_error(L);   /* the budget is gone: keep unwinding */
+        lua_pushboolean(L, 0);
+        lua_pushvalue(L, -2);
+        return 2;
+    }
+    return lua_gettop(L) - (int)extra;
+}
+
+static int mw_pcall(lua_State *L) {
+    luaL_checkany(L, 1);
+    lua_pushboolean(L, 1);
+    lua_insert(L, 1);
+    int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, finish_pcall);
+    return finish_pcall(L, status, 0);
+}
+
+static int mw_xpcall(lua_State *L) {
+    int n = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushboolean(L, 1);
+    lua_pushvalue(L, 1);
+    lua_rotate(L, 3, 2);
+    int status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finish_pcall);
+    return finish_pcall(L, status, 2);
+}
+
+/* print() goes to the host's log, capped per call. */
+#define MW_LOG_CAP (64u << 10)
+static int mw_print(lua_State *L) {
+    mw_sandbox *s = mw_of(L);
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1) luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    size_t len;
+    const char *line = lua_tolstring(L, -1, &len);
+    if (s->log.len + len + 1 > MW_LOG_CAP) { s->log_dropped++; return 0; }
+    mwbuf_put(&s->log, line, len);
+    mwbuf_putc(&s->log, 0);
+    s->log_lines++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * report{ message = "...", severity = "high", data = { ... } }
+ */
+static const char *const severities[] = { "info", "low", "medium", "high", "critical", NULL };
+
+static int mw_report(lua_State *L) {
+    mw_sandbox *s = mw_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_pushliteral(L, "message");
+    if (lua_rawget(L, 1) != LUA_TSTRING) return luaL_error(L, "report{}: 'message' must be a string");
+    lua_pushliteral(L, "severity");
+    int st = lua_rawget(L, 1);
+    if (st != LUA_TNIL) {
+        if (st != LUA_TSTRING) return luaL_error(L, "report{}: 'severity' must be a string");
+        const char *sv = lua_tostring(L, 3);
+        int ok = 0;
+        for (int k = 0; severities[k]; k++) if (strcmp(sv, severities[k]) == 0) ok = 1;
+        if (!ok) return luaL_error(L, "report{}: severity '%s' is not one of info, low, medium, high, critical", sv);
+    }
+    lua_pushliteral(L, "data");
+    int dt = lua_rawget(L, 1);
+    if (dt != LUA_TNIL && dt != LUA_TTABLE) return luaL_error(L, "report{}: 'data' must be a table");
+
+    if (s->nfindings >= s->lim.max_findings_per_call) { s->findings_dropped++; return 0; }
+
+    /* Serialize into a scratch buffer first so a failure leaves no half-written finding. */
+    mwbuf *data = &s->scratch;
+    data->len = 0;
+    if (dt == LUA_TTABLE) mw_json_value(L, 4, data, 0, 0); else mwbuf_puts(data, "{}");
+    if (data->len > s->lim.max_finding_bytes) {
+        char tmp[96];
+        snprintf(tmp, sizeof tmp, "{\"truncated\":true,\"bytes\":%zu}", data->len);
+        data->len = 0;
+        mwbuf_puts(data, tmp);
+    }
+    if (s->nfindings == s->findings_cap) {
+        size_t cap = s->findings_cap ? s->findings_cap * 2 : 8;
+        mw_finding_rec *g = realloc(s->findings, cap * sizeof *g);
+        if (!g) { s->findings_dropped++; return 0; }
+        s->findings = g; s->findings_cap = cap;
+    }
+    mw_finding_rec *r = &s->findings[s->nfindings++];
+    size_t ml, sl = 0;
+    const char *m = lua_tolstring(L, 2, &ml);
+    const char *sv = st == LUA_TSTRING ? lua_tolstring(L, 3, &sl) : "";
+    r->msg_off = s->findings_arena.len; r->msg_len = ml; mwbuf_put(&s->findings_arena, m, ml);
+    r->sev_off = s->findings_arena.len; r->sev_len = sl; mwbuf_put(&s->findings_arena, sv, sl);
+    r->data_off = s->findings_arena.len; r->data_len = data->len; mwbuf_put(&s->findings_arena, data->p ? data->p : "", data->len);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * State creation.
+ */
+static int open_libs(lua_State *L) {
+    static const luaL_Reg libs[] = {
+        { LUA_GNAME, luaopen_base }, { LUA_STRLIBNAME, luaopen_string }, { LUA_TABLIBNAME, luaopen_table },
+        { LUA_MATHLIBNAME, luaopen_math }, { LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
+    };
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    /* Whatever loads code, touches the collector or reaches the host is gone. */
+    static const char *const removed[] = { "load", "loadfile", "dofile", "require", "collectgarbage", "loadstring", NULL };
+    for (int k = 0; removed[k]; k++) { lua_pushnil(L); lua_setglobal(L, removed[k]); }
+    lua_pushcfunction(L, mw_pcall); lua_setglobal(L, "pcall");
+    lua_pushcfunction(L, mw_xpcall); lua_setglobal(L, "xpcall");
+    lua_pushcfunction(L, mw_print); lua_setglobal(L, "print");
+    lua_pushcfunction(L, mw_report); lua_setglobal(L, "report");
+    mw_install_guards(L);
+
+    mw_sandbox *s = mw_of(L);
+    lua_newtable(L); s->state_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); s->event_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); s->process_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); s->kinds_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); s->changed_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* The call thread is created after the hook is set, so it inherits it. */
+    s->co = lua_newthread(L);
+    s->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+static void set_error(mw_sandbox *s, const char *msg, size_t len) {
+    s->err.len = 0;
+    mwbuf_put(&s->err, msg, len);
+}
+
+/* Pops the error object on top of L (or of a thread) into s->err. */
+static void take_error(mw_sandbox *s, lua_State *T) {
+    if (lua_type(T, -1) == LUA_TSTRING) {
+        size_t n;
+        const char *m = lua_tolstring(T, -1, &n);
+        set_error(s, m, n);
+    } else {
+        char tmp[80];
+        snprintf(tmp, sizeof tmp, "(error object is a %s value)", lua_typename(T, lua_type(T, -1)));
+        set_error(s, tmp, strlen(tmp));
+    }
+    lua_pop(T, 1);
+}
+
+/* Runs f(ud) on the main thread in protected mode; on error fills s->err. */
+static int run_protected(mw_sandbox *s, lua_CFunction f, void *ud) {
+    lua_State *L = s->L;
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, f);
+    lua_pushlightuserdata(L, ud);
+    int st = lua_pcall(L, 1, 0, 0);
+    if (st != LUA_OK) take_error(s, L);
+    lua_settop(L, top);
+    return st;
+}
+
+static int protected_open(lua_State *L) { (void)lua_touserdata(L, 1); lua_settop(L, 0); return open_libs(L); }
+
+mw_sandbox *mw_sandbox_new(const mw_limits *limits) {
+    mw_sandbox *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->lim = limits ? *limits : mw_default_limits();
+    s->sig_ref = s->on_event_ref = s->on_finish_ref = LUA_NOREF;
+    lua_State *L = lua_newstate(mw_alloc, s);
+    if (!L) { free(s); return NULL; }
+    s->L = L;
+    *(mw_sandbox **)lua_getextraspace(L) = s;
+    lua_atpanic(L, mw_panic);
+    lua_sethook(L, mw_hook, LUA_MASKCOUNT, MW_HOOK_STEP);
+    s->budget = s->lim.instructions_at_load;
+    if (run_protected(s, protected_open, NULL) != LUA_OK) {
+        lua_close(L);
+        mwbuf_free(&s->err);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void mw_sandbox_free(mw_sandbox *s) {
+    if (!s) return;
+    lua_close(s->L);
+    mwbuf_free(&s->err); mwbuf_free(&s->describe); mwbuf_free(&s->log); mwbuf_free(&s->findings_arena);
+    mwbuf_free(&s->scratch);
+    free(s->findings);
+    free(s);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Loading.
+ */
+typedef struct load_args { const char *src; size_t len; const char *name; int syntax_failed; int not_table; const char *lib; } load_args;
+
+static int protected_load(lua_State *L) {
+    load_args *a = lua_touserdata(L, 1);
+    mw_sandbox *s = mw_of(L);
+    lua_settop(L, 0);
+    if (luaL_loadbufferx(L, a->src, a->len, a->name, "t") != LUA_OK) { a->syntax_failed = 1; return lua_error(L); }
+    lua_call(L, 0, 1);
+    if (lua_type(L, 1) != LUA_TTABLE) {
+        a->not_table = 1;
+        return luaL_error(L, "%s: the file must return a table%s (it returned %s)", a->name,
+                          a->lib ? "" : " describing the signature", luaL_typename(L, 1));
+    }
+    if (a->lib) { lua_setglobal(L, a->lib); return 0; }
+    lua_pushvalue(L, 1);
+    s->sig_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushliteral(L, "on_event");
+    if (lua_rawget(L, 1) == LUA_TFUNCTION) s->on_event_ref = luaL_ref(L, LUA_REGISTRYINDEX); else lua_pop(L, 1);
+    lua_pushliteral(L, "on_finish");
+    if (lua_rawget(L, 1) == LUA_TFUNCTION) s->on_finish_ref = luaL_ref(L, LUA_REGISTRYINDEX); else lua_pop(L, 1);
+    return 0;
+}
+
+static mw_status status_of(mw_sandbox *s, int st) {
+    if (s->killed) return MW_ERR_BUDGET;
+    if (st == LUA_ERRMEM || s->mem_refused) return MW_ERR_MEMORY;
+    return MW_ERR_RUNTIME;
+}
+
+static mw_status load_common(mw_sandbox *s, const char *src, size_t len, const char *chunkname, const char *lib) {
+    load_args a = { src, len, chunkname, 0, 0, lib };
+    s->count = 0; s->budget = s->lim.instructions_at_load; s->killed = 0; s->mem_refused = 0;
+    int st = run_protected(s, protected_load, &a);
+    if (st == LUA_OK) return MW_OK;
+    if (s->killed) {
+        char tmp[160];
+        snprintf(tmp, sizeof tmp, "%s: running the file used more than %lld instructions", chunkname,
+                 (long long)s->lim.instructions_at_load);
+        set_error(s, tmp, strlen(tmp));
+        return MW_ERR_BUDGET;
+    }
+    if (a.syntax_failed) return MW_ERR_SYNTAX;
+    if (a.not_table) return MW_ERR_CONTRACT;
+    return status_of(s, st);
+}
+
+mw_status mw_sandbox_load(mw_sandbox *s, const char *src, size_t len, const char *chunkname) {
+    return load_common(s, src, len, chunkname, NULL);
+}
+
+mw_status mw_sandbox_install_library(mw_sandbox *s, const char *name, const char *src, size_t len, const char *chunkname) {
+    return load_common(s, src, len, chunkname, name);
+}
+
+static int protected_describe(lua_State *L) {
+    mw_sandbox *s = mw_of(L);
+    s->describe.len = 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->sig_ref);
+    mw_json_value(L, -1, &s->describe, 0, 1);
+    return 0;
+}
+
+const char *mw_sandbox_describe(mw_sandbox *s, size_t *len) {
+    if (s->sig_ref == LUA_NOREF) { *len = 0; return NULL; }
+    s->budget = INT64_MAX; s->killed = 0;
+    if (run_protected(s, protected_describe, NULL) != LUA_OK) { *len = 0; return NULL; }
+    *len = s->describe.len;
+    return s->describe.p;
+}
+
+typedef struct field_query { const char *field; int result; } field_query;
+static int protected_has_function(lua_State *L) {
+    field_query *q = lua_touserdata(L, 1);
+    mw_sandbox *s = mw_of(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->sig_ref);
+    lua_pushstring(L, q->field);
+    q->result = lua_rawget(L, -2) == LUA_TFUNCTION;
+    return 0;
+}
+
+int mw_sandbox_has_function(mw_sandbox *s, const char *field) {
+    if (s->sig_ref == LUA_NOREF) return 0;
+    field_query q = { field, 0 };
+    run_protected(s, protected_has_function, &q);
+    return q.result;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Events. The event table, its process table and each kind's args/exit_args tables are reused
+ * per sandbox (signatures must not keep the event); every key is rewritten on every event.
+ */
+static void rawset_str(lua_State *L, int t, const char *k, const char *v, size_t n) {
+    lua_pushstring(L, k); lua_pushlstring(L, v, n); lua_rawset(L, t);
+}
+static void rawset_int(lua_State *L, int t, const char *k, lua_Integer v) {
+    lua_pushstring(L, k); lua_pushinteger(L, v); lua_rawset(L, t);
+}
+
+static void push_node(lua_State *L, const mw_tape *t, uint32_t *i, int depth) {
+    if (*i >= t->nnodes || depth > 64) luaL_error(L, "moonwatch: malformed event tape");
+    const mw_node *n = &t->nodes[(*i)++];
+    luaL_checkstack(L, 4, "event nesting");
+    switch (n->type) {
+    case MW_BOOL: lua_pushboolean(L, n->u.i != 0); return;
+    case MW_INT: lua_pushinteger(L, n->u.i); return;
+    case MW_DOUBLE: lua_pushnumber(L, n->u.d); return;
+    case MW_STRING:
+        if (n->u.off + n->len > t->nbytes) luaL_error(L, "moonwatch: malformed event tape");
+        lua_pushlstring(L, t->bytes + n->u.off, n->len);
+        return;
+    case MW_ARRAY:
+        lua_createtable(L, (int)n->len, 0);
+        for (uint32_t k = 1; k <= n->len; k++) { push_node(L, t, i, depth + 1); lua_rawseti(L, -2, k); }
+        return;
+    case MW_OBJECT:
+        lua_createtable(L, 0, (int)n->len);
+        for (uint32_t k = 0; k < n->len; k++) {
+            if (*i >= t->nnodes) luaL_error(L, "moonwatch: malformed event tape");
+            const mw_node *c = &t->nodes[*i];
+            if (c->key_off + c->key_len > t->nbytes) luaL_error(L, "moonwatch: malformed event tape");
+            lua_pushlstring(L, t->bytes + c->key_off, c->key_len);
+            push_node(L, t, i, depth + 1);
+            lua_rawset(L, -3);
+        }
+        return;
+    default:
+        lua_pushnil(L);
+        return;
+    }
+}
+
+/* Fetches (creating on first use) this sandbox's reused args and exit_args tables for a kind. */
+static void kind_tables(lua_State *L, mw_sandbox *s, uint32_t kind) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->kinds_ref);
+    if (lua_rawgeti(L, -1, kind + 1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 2, 0);
+        lua_createtable(L, 0, (int)kinds[kind].nargs); lua_rawseti(L, -2, 1);
+        lua_createtable(L, 0, 2); lua_rawseti(L, -2, 2);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, kind + 1);
+    }
+    lua_remove(L, -2);
+}
+
+static int protected_build(lua_State *L) {
+    const mw_tape *t = lua_touserdata(L, 1);
+    mw_sandbox *s = mw_of(L);
+    if (t->kind >= MW_MAX_KINDS || !kinds[t->kind].name) return luaL_error(L, "moonwatch: unregistered event kind %d", (int)t->kind);
+    const kind_info *k = &kinds[t->kind];
+    if (t->comm_off + t->comm_len > t->nbytes || t->exe_off + t->exe_len > t->nbytes ||
+        t->container_off + t->container_len > t->nbytes) return luaL_error(L, "moonwatch: malformed event tape");
+    lua_settop(L, 0);
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->event_ref);                 /* 1: event */
+    lua_pushliteral(L, "name"); lua_pushstring(L, k->name); lua_rawset(L, 1);
+    rawset_int(L, 1, "time", (lua_Integer)t->time);
+    rawset_int(L, 1, "ret", t->ret);
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->process_ref);               /* 2: process */
+    rawset_int(L, 2, "pid", t->pid);
+    rawset_int(L, 2, "tid", t->tid);
+    rawset_int(L, 2, "ppid", t->ppid);
+    rawset_int(L, 2, "uid", t->uid);
+    rawset_int(L, 2, "gid", t->gid);
+    rawset_str(L, 2, "comm", t->bytes + t->comm_off, t->comm_len);
+    rawset_str(L, 2, "exe", t->bytes + t->exe_off, t->exe_len);
+    rawset_str(L, 2, "container", t->bytes + t->container_off, t->container_len);
+    rawset_int(L, 2, "cgroup", (lua_Integer)t->cgroup);
+    rawset_int(L, 2, "mntns", (lua_Integer)t->mntns);
+    rawset_int(L, 2, "pidns", (lua_Integer)t->pidns);
+    lua_pushliteral(L, "compat"); lua_pushboolean(L, t->compat != 0); lua_rawset(L, 2);
+    lua_pushliteral(L, "process"); lua_pushvalue(L, 2); lua_rawset(L, 1);
+
+    kind_tables(L, s, t->kind);                                       /* 3: {args, exit_args} */
+    lua_rawgeti(L, 3, 1);                                             /* 4: args */
+    lua_rawgeti(L, 3, 2);                                             /* 5: exit_args */
+    uint32_t i = 0;
+    for (uint32_t a = 0; a < k->nargs; a++) {
+        lua_pushstring(L, k->args[a]);
+        push_node(L, t, &i, 0);
+        lua_rawset(L, 4);
+    }
+    for (uint32_t a = 0; a < k->nargs; a++) {
+        lua_pushstring(L, k->args[a]);
+        push_node(L, t, &i, 0);
+        lua_rawset(L, 5);
+    }
+    lua_pushliteral(L, "args"); lua_pushvalue(L, 4); lua_rawset(L, 1);
+    lua_pushliteral(L, "exit_args"); lua_pushvalue(L, 5); lua_rawset(L, 1);
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->changed_ref);               /* 6: changed */
+    int n = 0;
+    for (uint32_t a = 0; a < k->nargs && a < 64; a++) {
+        if (t->changed & ((uint64_t)1 << a)) { lua_pushstring(L, k->args[a]); lua_rawseti(L, 6, ++n); }
+    }
+    for (int j = n + 1; j <= s->changed_count; j++) { lua_pushnil(L); lua_rawseti(L, 6, j); }
+    s->changed_count = n;
+    lua_pushliteral(L, "changed"); lua_pushvalue(L, 6); lua_rawset(L, 1);
+    return 0;
+}
+
+static void reset_call(mw_sandbox *s) {
+    s->count = 0; s->budget = s->lim.instructions_per_call; s->killed = 0; s->mem_refused = 0;
+}
+
+/* co holds: function, nargs arguments. */
+static mw_status resume_call(mw_sandbox *s, int nargs, const char *what) {
+    int nres = 0;
+    int st = lua_resume(s->co, s->L, nargs, &nres);
+    if (st == LUA_OK) { lua_settop(s->co, 0); return MW_OK; }
+    if (st == LUA_YIELD) {
+        char tmp[160];
+        snprintf(tmp, sizeof tmp, "%s used more than its budget of %lld instructions and was stopped", what,
+                 (long long)s->lim.instructions_per_call);
+        set_error(s, tmp, strlen(tmp));
+        lua_resetthread(s->co);
+        lua_settop(s->co, 0);
+        return MW_ERR_BUDGET;
+    }
+    take_error(s, s->co);
+    mw_status r = status_of(s, st);
+    if (r == MW_ERR_BUDGET) {
+        char tmp[160];
+        snprintf(tmp, sizeof tmp, "%s used more than its budget of %lld instructions and was stopped", what,
+                 (long long)s->lim.instructions_per_call);
+        set_error(s, tmp, strlen(tmp));
+    } else if (r == MW_ERR_MEMORY && s->mem_refused) {
+        char tmp[200];
+        snprintf(tmp, sizeof tmp, "%s hit the memory cap of %zu bytes (%s)", what, s->lim.memory_bytes,
+                 s->err.p ? s->err.p : "not enough memory");
+        set_error(s, tmp, strlen(tmp));
+    }
+    lua_resetthread(s->co);
+    lua_settop(s->co, 0);
+    return r;
+}
+
+mw_status mw_sandbox_on_event(mw_sandbox *s, const mw_tape *tape) {
+    if (s->on_event_ref == LUA_NOREF) { set_error(s, "signature has no on_event function", 34); return MW_ERR_CONTRACT; }
+    reset_call(s);
+    lua_State *L = s->L;
+    /* Build on the main thread under pcall, leaving the event table on its stack. */
+    lua_pushcfunction(L, protected_build);
+    lua_pushlightuserdata(L, (void *)tape);
+    int st = lua_pcall(L, 1, 0, 0);
+    if (st != LUA_OK) { take_error(s, L); return status_of(s, st); }
+    lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->on_event_ref);
+    lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->event_ref);
+    lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->state_ref);
+    return resume_call(s, 2, "on_event");
+}
+
+mw_status mw_sandbox_on_finish(mw_sandbox *s) {
+    if (s->on_finish_ref == LUA_NOREF) return MW_OK;
+    reset_call(s);
+    lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->on_finish_ref);
+    lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->state_ref);
+    return resume_call(s, 1, "on_finish");
+}
+
+const char *mw_sandbox_error(mw_sandbox *s) { return s->err.p ? s->err.p : ""; }
+
+size_t mw_sandbox_finding_count(mw_sandbox *s) { return s->nfindings; }
+
+mw_finding mw_sandbox_finding(mw_sandbox *s, size_t i) {
+    mw_finding f = { "", 0, "", 0, "{}", 2 };
+    if (i >= s->nfindings) return f;
+    const mw_finding_rec *r = &s->findings[i];
+    const char *a = s->findings_arena.p;
+    f.message = a + r->msg_off; f.message_len = r->msg_len;
+    f.severity = a + r->sev_off; f.severity_len = r->sev_len;
+    f.data_json = a + r->data_off; f.data_len = r->data_len;
+    return f;
+}
+
+size_t mw_sandbox_findings_dropped(mw_sandbox *s) { return s->findings_dropped; }
+
+void mw_sandbox_clear_findings(mw_sandbox *s) { s->nfindings = 0; s->findings_dropped = 0; s->findings_arena.len = 0; }
+
+const char *mw_sandbox_log(mw_sandbox *s, size_t *len, size_t *n) { *len = s->log.len; *n = s->log_lines; return s->log.p; }
+void mw_sandbox_clear_log(mw_sandbox *s) { s->log.len = 0; s->log_lines = 0; s->log_dropped = 0; }
+
+size_t mw_sandbox_memory_used(mw_sandbox *s) { return s->mem_used; }
+size_t mw_sandbox_memory_peak(mw_sandbox *s) { return s->mem_peak; }
+int64_t mw_sandbox_last_instructions(mw_sandbox *s) { return s->count; }

@@ -1,0 +1,1 @@
+void mw_wire_anchor(void);

@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MoonwatchCore
+
+/// A bad line in a capture, located by file and line.
+public struct CaptureError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public var description: String { "\(file):\(line): \(message)" }
+}
+
+/// Reads capture files (native JSON lines, or Tracee's JSON event lines, detected per line) and
+/// hands out batches of decoded events. Bad lines are reported and counted; with `strict`, the
+/// first bad line ends the run.
+public final class CaptureReader: EventSource {
+    public static let batchSize = 1024
+    public static let chunkSize = 1 << 20
+    /// How many bad lines are printed before the rest are only counted.
+    public static let reportLimit = 20
+
+    public private(set) var stats = SourceStats()
+    private let paths: [String]
+    private let strict: Bool
+    private let log: (String) -> Void
+    private var reported = 0
+
+    private var pathIndex = -1
+    private var fd: Int32 = -1
+    private var displayName = ""
+    private var lineNumber = 0
+    private var buffer: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var start = 0, end = 0
+    private var eof = true
+
+    /// `paths` may contain "-" for standard input.
+    public init(paths: [String], strict: Bool = false, log: @escaping (String) -> Void) {
+        self.paths = paths
+        self.strict = strict
+        self.log = log
+        capacity = CaptureReader.chunkSize
+        buffer = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit {
+        if fd > 2 { close(fd) }
+        buffer.deallocate()
+    }
+
+    /// Opens every file up front so a missing file fails before any work is done.
+    public func checkReadable() throws(SystemError) {
+        for p in paths where p != "-" {
+            let f = open(p, O_RDONLY | O_CLOEXEC)
+            guard f >= 0 else { throw SystemError("open", path: p) }
+            close(f)
+        }
+    }
+
+    private func openNext() throws -> Bool {
+        if fd > 2 { close(fd) }
+        fd = -1
+        pathIndex += 1
+        guard pathIndex < paths.count else { return false }
+        let p = paths[pathIndex]
+        if p == "-" {
+            fd = 0
+            displayName = "<stdin>"
+        } else {
+            fd = open(p, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw SystemError("open", path: p) }
+            displayName = p
+        }
+        lineNumber = 0
+        start = 0; end = 0
+        eof = false
+        return true
+    }
+
+    /// Fills the buffer after moving the unread tail to the front; grows for very long lines.
+    private func fill() throws {
+        if start > 0 {
+            if end > start { memmove(buffer, buffer + start, end - start) }
+            end -= start
+            start = 0
+        }
+        if end == capacity {
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+            bigger.copyMemory(from: buffer, byteCount: end)
+            buffer.deallocate()
+            buffer = bigger
+            capacity *= 2
+        }
+        while true {
+            let n = read(fd, buffer + end, capacity - end)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("read", path: displayName)
+            }
+            if n == 0 { eof = true } else { end += n }
+            return
+        }
+    }
+
+    public func next(into batch: inout [Event]) throws -> Bool {
+        if fd < 0 && pathIndex >= paths.count { return false }
+        if fd < 0 { guard try openNext() else { return false } }
+        while batch.count < CaptureReader.batchSize {
+            // Find the next line in the buffer.
+            var nl = -1
+            let base = buffer.assumingMemoryBound(to: UInt8.self)
+            if end > start {
+                if let p = memchr(buffer + start, 0x0A, end - start) {
+                    nl = buffer.distance(to: p)
+                }
+            }
+            if nl < 0 {
+                if !eof {
+                    try fill()
+                    continue
+                }
+                if end > start {
+                    // Last line without a newline: decode it, calling a failure a truncation.
+                    lineNumber += 1
+                    handle(UnsafeRawBufferPointer(start: base + start, count: end - start), truncated: true, into: &batch)
+                    start = end
+                    if let e = pendingStrictError { pendingStrictError = nil; throw e }
+                }
+                guard try openNext() else { return !batch.isEmpty ? true : false }
+                continue
+            }
+            lineNumber += 1
+            handle(UnsafeRawBufferPointer(start: base + start, count: nl - start), truncated: false, into: &batch)
+            start = nl + 1
+            if let e = pendingStrictError { pendingStrictError = nil; throw e }
+        }
+        return true
+    }
+
+    private var pendingStrictError: CaptureError?
+
+    private func skip(_ category: String, _ message: String) {
+        stats.skipped[category, default: 0] += 1
+        let err = CaptureError(file: displayName, line: lineNumber, message: message)
+        if strict { pendingStrictError = err; return }
+        if reported < CaptureReader.reportLimit {
+            reported += 1
+            log(err.description + (reported == CaptureReader.reportLimit ? " (further bad lines are only counted)" : ""))
+        }
+    }
+
+    private func handle(_ line: UnsafeRawBufferPointer, truncated: Bool, into batch: inout [Event]) {
+        // Skip blank lines (and a trailing carriage return).
+        var n = line.count
+        while n > 0, line[n - 1] == 0x0D || line[n - 1] == 0x20 || line[n - 1] == 0x09 { n -= 1 }
+        var i = 0
+        while i < n, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
+        if i == n { return }
+        stats.records += 1
+        let text = UnsafeRawBufferPointer(rebasing: line[i..<n])
+        let value: Value
+        do {
+            value = try JSONParser.parse(text)
+        } catch {
+            if truncated { skip("truncated line", "truncated last line (no newline, JSON incomplete: \(error))") }
+            else { skip("malformed JSON", "malformed JSON: \(error)") }
+            return
+        }
+        guard case .object(let f) = value else { skip("malformed event", "expected a JSON object per line"); return }
+        if f["eventName"] != nil {
+            do {
+                switch try TraceeEvent.decode(f) {
+                case .event(let e): batch.append(e)
+                case .foreign(let name): stats.foreign[name, default: 0] += 1
+                }
+            } catch { skip("bad Tracee event", "Tracee event: \(error)") }
+            return
+        }
+        do {
+            batch.append(try EventJSON.decode(value))
+        } catch {
+            skip(error.category, error.reason)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MoonwatchCore
+
+/// Writes events as native JSON lines (the capture format `replay` reads back).
+public final class CaptureWriter {
+    private let fd: Int32
+    private let path: String
+    private let ownsFD: Bool
+    private var w = JSONWriter(capacity: 1 << 16)
+    public private(set) var written: UInt64 = 0
+
+    /// `path` "-" writes to standard output.
+    public init(path: String) throws(SystemError) {
+        self.path = path
+        if path == "-" {
+            fd = 1; ownsFD = false
+        } else {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw SystemError("open", path: path) }
+            ownsFD = true
+        }
+    }
+
+    deinit {
+        try? flush()
+        if ownsFD { close(fd) }
+    }
+
+    public func write(_ events: [Event]) throws(SystemError) {
+        for e in events {
+            EventJSON.write(e, to: &w)
+            w.bytes.append(0x0A)
+        }
+        written += UInt64(events.count)
+        if w.bytes.count >= 1 << 16 { try flush() }
+    }
+
+    public func flush() throws(SystemError) {
+        guard !w.bytes.isEmpty else { return }
+        try FileSystem.writeAll(fd, w.bytes, path: path)
+        w.bytes.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,224 @@
+// Program execution, process tracing, and the process lifecycle (scheduler tracepoints).
+// Argument names follow the Linux man pages. Text here is rendered by EventDocs into `docs/events/`.
+
+private enum Proc {
+    static let execReturns = """
+        On success the call does not return to the old program; moonwatch reports ret 0. On \
+        failure -errno (-ENOENT, -EACCES, -ENOEXEC, -E2BIG, -ETXTBSY, ...), and the caller keeps running.
+        """
+    static let noExitRead = """
+        After a successful exec the caller's memory is gone, so there is no exit re-read: \
+        exit_args for pathname and argv exist only when the exec failed, and changed stays empty on success.
+        """
+    static let execRace = """
+        Another thread of the process can rewrite pathname or argv between moonwatch's entry read \
+        and the kernel's copy (the kernel copies them before it stops the other threads). Equal reads prove \
+        nothing: a value can be flipped and flipped back between them.
+        """
+    static let execLimits = """
+        argv and envp are cut to the probe's capture limits, so very long command lines and \
+        environments are incomplete.
+        """
+    static let interpreter = """
+        The program that ends up running can differ from pathname: a #! script runs its \
+        interpreter, and binfmt_misc handlers can step in.
+        """
+    static let pathname = "Program to run, as the caller wrote it (not resolved). Read at entry and again at exit."
+    static let argv = "Argument strings, argv[0] first. Read at entry and again at exit."
+    static let envp = "Environment strings, NAME=value. Read at entry only; may be NULL, which Linux treats as empty."
+}
+
+extension Catalogue {
+    static let process: [EventSpec] = [
+        EventSpec(
+            name: "execve",
+            source: .syscall(x86_64: 59, ia32: 11),
+            category: .process,
+            summary: "Replace the calling process's program with a new one.",
+            description: """
+                Loads the program at pathname and runs it in the calling process with the arguments argv \
+                and the environment envp. moonwatch reads pathname and argv (as a string array) at entry and \
+                again at exit, and envp at entry only. On success the process keeps its pid and its descriptors \
+                without close-on-exec, but gets a new memory image, comm and executable.
+                """,
+            returns: Proc.execReturns,
+            args: [
+                ArgSpec("pathname", "const char *", .string, [.U, .TOCTOU], .both, Proc.pathname),
+                ArgSpec("argv", "char *const []", .argv, [.U, .TOCTOU], .both, Proc.argv),
+                ArgSpec("envp", "char *const []", .argv, [.U, .OPT], .entry, Proc.envp),
+            ],
+            useCase: """
+                The backbone of process detections: shells started by network services, interpreters given \
+                inline code (-c, -e), programs run from /tmp, /dev/shm or /proc/self/fd (fileless), LD_PRELOAD in \
+                envp, and the last step of a reverse shell after a socket was duplicated onto 0, 1 and 2.
+                """,
+            notes: [
+                Proc.noExitRead,
+                Proc.execRace,
+                Proc.execLimits,
+                Proc.interpreter,
+            ],
+            related: ["execveat", "process_fork", "process_exit", "memfd_create", "dup2"]),
+
+        EventSpec(
+            name: "execveat",
+            source: .syscall(x86_64: 322, ia32: 358),
+            category: .process,
+            summary: "Run a new program named relative to a directory descriptor, or by descriptor.",
+            description: """
+                Like execve, but a relative pathname is resolved against dirfd (AT_FDCWD for the current \
+                directory), and with AT_EMPTY_PATH in flags and an empty pathname the program is the file dirfd \
+                itself; the C library's fexecve uses this form. moonwatch decodes pathname, argv and envp as for \
+                execve and reports dirfd and flags as integers.
+                """,
+            returns: Proc.execReturns,
+            args: [
+                ArgSpec("dirfd", "int", .int, .K, .entry,
+                        "Directory for a relative pathname, the file to run with AT_EMPTY_PATH, or AT_FDCWD (-100)."),
+                ArgSpec("pathname", "const char *", .string, [.U, .TOCTOU], .both,
+                        "Program path, empty with AT_EMPTY_PATH. Read at entry and again at exit."),
+                ArgSpec("argv", "char *const []", .argv, [.U, .TOCTOU], .both, Proc.argv),
+                ArgSpec("envp", "char *const []", .argv, [.U, .OPT], .entry, Proc.envp),
+                ArgSpec("flags", "int", .int, .K, .entry,
+                        "AT_EMPTY_PATH (0x1000) and/or AT_SYMLINK_NOFOLLOW (0x100), as an integer."),
+            ],
+            useCase: """
+                Fileless execution from memory: memfd_create, write the payload, then execveat(memfd, "", \
+                argv, envp, AT_EMPTY_PATH). An execveat whose dirfd came from memfd_create, or any AT_EMPTY_PATH \
+                run of a file that is not on disk, is a high-signal event.
+                """,
+            notes: [
+                """
+                When the program is given by descriptor, the event has no path: identify the file through the \
+                memfd_create or openat that returned dirfd in the same process.
+                """,
+                Proc.noExitRead,
+                Proc.execRace,
+                Proc.execLimits,
+            ],
+            related: ["execve", "memfd_create", "openat", "process_fork"]),
+
+        EventSpec(
+            name: "ptrace",
+            source: .syscall(x86_64: 101, ia32: 26),
+            category: .debugging,
+            summary: "Observe and control another process: read and write its memory and registers.",
+            description: """
+                Lets a tracer attach to a tracee and inspect or change its memory, registers and signal \
+                handling; debuggers and strace are built on it. request selects the operation (PTRACE_TRACEME 0, \
+                PTRACE_PEEKTEXT 1, PTRACE_PEEKDATA 2, PTRACE_POKETEXT 4, PTRACE_POKEDATA 5, PTRACE_CONT 7, \
+                PTRACE_GETREGS 12, PTRACE_SETREGS 13, PTRACE_ATTACH 16, PTRACE_DETACH 17, PTRACE_SEIZE 0x4206, \
+                among others) and pid the target thread. addr and data are reported as raw integers whose meaning \
+                depends on the request.
+                """,
+            returns: """
+                0 or a request-specific value on success, -errno on failure (-EPERM when the attach is not \
+                allowed, -ESRCH when the target does not exist, is not traced or is not stopped). At the system \
+                call level the PEEK requests store the word at *data and return 0; returning the word is done by \
+                the C library wrapper.
+                """,
+            args: [
+                ArgSpec("request", "long", .long, .K, .entry, "Operation, a PTRACE_* number."),
+                ArgSpec("pid", "pid_t", .int, .K, .entry, "Thread ID of the target."),
+                ArgSpec("addr", "void *", .pointer, .K, .entry,
+                        "Address in the target for PEEK and POKE requests, otherwise request-specific. Not read."),
+                ArgSpec("data", "void *", .pointer, .K, .entry,
+                        """
+                        Request-specific: the word to store for POKE requests, a signal number for CONT or DETACH, \
+                        or the address of a buffer in the caller. Not read.
+                        """),
+            ],
+            useCase: """
+                Process injection and credential theft: PTRACE_ATTACH or PTRACE_SEIZE on a process the caller \
+                does not normally debug, followed by POKETEXT, POKEDATA or SETREGS to plant and run code, or by \
+                PEEKDATA to lift secrets (ssh-agent, browsers, password managers). PTRACE_TRACEME outside a \
+                debugger's child is a common anti-debugging trick.
+                """,
+            notes: [
+                """
+                Buffers that addr or data point to (register sets, siginfo, iovecs) are not read; only the integers \
+                are reported.
+                """,
+                """
+                Yama (kernel.yama.ptrace_scope) and capabilities decide whether an attach succeeds; ret tells an \
+                attempt from a success.
+                """,
+                """
+                Memory can also be changed with process_vm_writev or by writing /proc/PID/mem; those are not this \
+                event (opening /proc/PID/mem shows as openat).
+                """,
+            ],
+            related: ["process_fork", "execve", "openat"]),
+
+        EventSpec(
+            name: "process_fork",
+            source: .tracepoint("sched_process_fork"),
+            category: .process,
+            summary: "A new process or thread was created.",
+            description: """
+                Emitted from the scheduler tracepoint sched_process_fork each time a task is created, by \
+                fork, vfork, clone or clone3, including kernel threads. The process context is the parent, the \
+                thread that made the call. child_pid is the new task's process ID (thread group ID) and child_tid \
+                its thread ID: a new process has child_pid equal to child_tid, a new thread has child_pid equal to \
+                the parent's pid.
+                """,
+            returns: "Not a system call: ret is always 0.",
+            args: [
+                ArgSpec("child_pid", "pid_t", .int, .K, .entry, "Process ID (thread group ID) of the new task."),
+                ArgSpec("child_tid", "pid_t", .int, .K, .entry, "Thread ID of the new task."),
+            ],
+            useCase: """
+                Builds the process tree that other detections depend on: which service spawned a shell, fork \
+                bombs, double forks that detach a daemon from its parent. Paired with execve it separates \
+                fork-then-exec from a plain exec.
+                """,
+            notes: [
+                """
+                The event is emitted before the child first runs; whatever the child does next (exec, exit) arrives \
+                as its own events.
+                """,
+                """
+                IDs are those of the initial PID namespace, like the ones in process; a process in a container sees \
+                other numbers for itself.
+                """,
+                """
+                The clone flags are not reported: whether the child shares memory, descriptors or namespaces with \
+                the parent is not visible, apart from the thread case recognizable through child_pid.
+                """,
+            ],
+            related: ["process_exit", "execve", "execveat", "ptrace"]),
+
+        EventSpec(
+            name: "process_exit",
+            source: .tracepoint("sched_process_exit"),
+            category: .process,
+            summary: "A thread exited.",
+            description: """
+                Emitted from the scheduler tracepoint sched_process_exit when a thread finishes, whether it \
+                called exit or exit_group, returned from main or was killed by a signal. The process context is \
+                the exiting thread. moonwatch splits the kernel's wait-style exit code into exit_code, the 0-255 \
+                status given to exit, and signal, the number of the signal that killed the thread.
+                """,
+            returns: "Not a system call: ret is always 0.",
+            args: [
+                ArgSpec("exit_code", "int", .int, .K, .entry,
+                        "Exit status, 0-255; 0 when the thread was killed by a signal."),
+                ArgSpec("signal", "int", .int, .K, .entry,
+                        "Number of the terminating signal, or 0 when the thread exited normally."),
+            ],
+            useCase: """
+                Closes process lifetimes in the tree: short-lived helpers that run and vanish, crashes \
+                (SIGSEGV, SIGABRT) in services that can betray exploitation attempts, and processes killed with \
+                SIGKILL by other tools or the OOM killer.
+                """,
+            notes: [
+                """
+                It fires once per thread: a process with N threads yields N events. The process is gone when its \
+                last thread exits; process.tid == process.pid marks the thread-group leader, which is not \
+                necessarily the last to go.
+                """,
+                "Reaping by the parent (wait) is not reported, and neither is whether a core dump was written.",
+            ],
+            related: ["process_fork", "execve"]),
+    ]
+}

@@ -1,0 +1,97 @@
+/// Who made the call. Field names are the Lua and capture names.
+public struct ProcessContext: Sendable, Equatable {
+    public var pid: Int32 = 0
+    public var tid: Int32 = 0
+    public var ppid: Int32 = 0
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var comm: String = ""
+    public var exe: String = ""
+    /// Container id from the cgroup path, empty on the host.
+    public var container: String = ""
+    public var cgroup: UInt64 = 0
+    public var mntns: UInt64 = 0
+    public var pidns: UInt64 = 0
+    /// The call was a 32-bit compat syscall (`int $0x80` or a 32-bit process on x86_64).
+    public var compat: Bool = false
+
+    public init() {}
+    public init(pid: Int32, tid: Int32, ppid: Int32, uid: UInt32, gid: UInt32, comm: String, exe: String = "",
+                container: String = "", cgroup: UInt64 = 0, mntns: UInt64 = 0, pidns: UInt64 = 0, compat: Bool = false) {
+        self.pid = pid; self.tid = tid; self.ppid = ppid; self.uid = uid; self.gid = gid; self.comm = comm
+        self.exe = exe; self.container = container; self.cgroup = cgroup; self.mntns = mntns; self.pidns = pidns
+        self.compat = compat
+    }
+}
+
+/// A decoded kernel event: one syscall (entry and exit folded together) or one process event.
+///
+/// Arguments are positional, in catalogue order, so the hot path never looks a name up.
+public struct Event: Sendable, Equatable {
+    public var kind: EventKind
+    /// Nanoseconds since the Unix epoch, taken at syscall entry.
+    public var time: UInt64
+    /// Return value at exit (syscalls); 0 for process events.
+    public var ret: Int64
+    public var process: ProcessContext
+    /// One slot per catalogue argument; `nil` when the argument was not captured.
+    public var args: [Value?]
+    /// Exit-time re-reads of TOCTOU arguments (same indexing; `nil` elsewhere).
+    public var exitArgs: [Value?]
+    /// Bit `i` is set when argument `i` read differently at entry and exit.
+    public var changed: UInt64
+
+    public init(kind: EventKind, time: UInt64 = 0, ret: Int64 = 0, process: ProcessContext = ProcessContext(),
+                args: [Value?]? = nil, exitArgs: [Value?]? = nil, changed: UInt64 = 0) {
+        let n = kind.spec.args.count
+        self.kind = kind; self.time = time; self.ret = ret; self.process = process
+        self.args = args ?? [Value?](repeating: nil, count: n)
+        self.exitArgs = exitArgs ?? [Value?](repeating: nil, count: n)
+        self.changed = changed
+        precondition(self.args.count == n && self.exitArgs.count == n, "argument count does not match the catalogue")
+    }
+
+    public var name: String { kind.name }
+    public var spec: EventSpec { kind.spec }
+
+    public subscript(arg name: String) -> Value? {
+        get { spec.argIndex(name).flatMap { args[$0] } }
+        set { if let i = spec.argIndex(name) { args[i] = newValue } }
+    }
+
+    public func exitArg(_ name: String) -> Value? { spec.argIndex(name).flatMap { exitArgs[$0] } }
+
+    /// Names of the arguments in `changed`, in catalogue order.
+    public var changedNames: [String] {
+        guard changed != 0 else { return [] }
+        return spec.args.indices.filter { changed & (1 << UInt64($0)) != 0 }.map { spec.args[$0].name }
+    }
+
+    /// Sets `changed` by comparing entry and exit reads of every TOCTOU argument that has both.
+    public mutating func computeChanged() {
+        var bits: UInt64 = 0
+        for i in spec.toctouArgs {
+            if let a = args[i], let b = exitArgs[i], !Event.sameInput(a, b, type: spec.args[i].type) { bits |= 1 << UInt64(i) }
+        }
+        changed = bits
+    }
+
+    /// Compares only what the caller supplies to the kernel. For message headers the kernel
+    /// legitimately writes `flags` back, and per-message `len` in vectors; those are outputs.
+    static func sameInput(_ a: Value, _ b: Value, type: ArgType) -> Bool {
+        switch type {
+        case .msghdr: return stripOutputs(a) == stripOutputs(b)
+        case .mmsghdrs:
+            guard case .array(let x) = a, case .array(let y) = b, x.count == y.count else { return a == b }
+            for (m, n) in zip(x, y) where stripOutputs(m["msg"] ?? .null) != stripOutputs(n["msg"] ?? .null) { return false }
+            return true
+        default: return a == b
+        }
+    }
+
+    private static func stripOutputs(_ v: Value) -> Value {
+        guard case .object(var f) = v else { return v }
+        f["flags"] = nil
+        return .object(f)
+    }
+}

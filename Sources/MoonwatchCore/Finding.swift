@@ -1,0 +1,90 @@
+public enum Severity: String, Sendable, CaseIterable, Comparable {
+    case info, low, medium, high, critical
+
+    public var rank: Int { Severity.allCases.firstIndex(of: self)! }
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+
+    /// Falco priority names, as falcosidekick expects them.
+    public var falcoPriority: String {
+        switch self {
+        case .info: return "Informational"
+        case .low: return "Notice"
+        case .medium: return "Warning"
+        case .high: return "Error"
+        case .critical: return "Critical"
+        }
+    }
+}
+
+public struct Mitre: Sendable, Equatable {
+    public var tactic: String
+    public var technique: String
+    public init(tactic: String, technique: String) { self.tactic = tactic; self.technique = technique }
+}
+
+/// What a finding says about the signature that produced it.
+public struct SignatureInfo: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var version: String
+    public var severity: Severity
+    public var tags: [String]
+    public var mitre: Mitre?
+    public var description: String
+
+    public init(id: String, name: String, version: String, severity: Severity, tags: [String] = [], mitre: Mitre? = nil,
+                description: String = "") {
+        self.id = id; self.name = name; self.version = version; self.severity = severity; self.tags = tags
+        self.mitre = mitre; self.description = description
+    }
+}
+
+/// A signature matched. Carries the whole triggering event (nil only for findings raised from
+/// `on_finish`, which no single event triggered).
+public struct Finding: Sendable, Equatable {
+    public var signature: SignatureInfo
+    public var severity: Severity
+    public var message: String
+    public var data: Value
+    public var event: Event?
+    /// Nanoseconds since the epoch: the triggering event's time, or when on_finish ran.
+    public var time: UInt64
+
+    public init(signature: SignatureInfo, severity: Severity? = nil, message: String, data: Value = .object(Value.Fields()),
+                event: Event?, time: UInt64) {
+        self.signature = signature; self.severity = severity ?? signature.severity; self.message = message
+        self.data = data; self.event = event; self.time = time
+    }
+}
+
+/// Where findings go. Sinks are used from one thread (the pipeline's) and receive batches.
+public protocol FindingSink: AnyObject {
+    func write(_ findings: [Finding]) throws
+    func flush() throws
+}
+
+/// Where events come from: live probes or a capture. `next` appends a batch to `batch` (which the
+/// caller empties) and returns false at end of input. Bad records are counted in `stats`, not
+/// thrown; a throw is fatal (I/O failure, or the first bad record under --strict).
+public protocol EventSource: AnyObject {
+    func next(into batch: inout [Event]) throws -> Bool
+    var stats: SourceStats { get }
+}
+
+/// What a source saw besides the events it delivered. Every lost or rejected record is here.
+public struct SourceStats: Sendable, Equatable {
+    /// Records read (lines of a capture, ring-buffer records live).
+    public var records: UInt64 = 0
+    /// Records rejected and skipped, by reason ("malformed JSON", "unknown event", …).
+    public var skipped: [String: UInt64] = [:]
+    /// Valid records of events outside the catalogue (e.g. Tracee's own events), by name.
+    public var foreign: [String: UInt64] = [:]
+    /// Records the kernel could not deliver (ring buffer full), summed over CPUs.
+    public var kernelDrops: UInt64 = 0
+    /// Other source-specific counters.
+    public var extra: [String: UInt64] = [:]
+
+    public init() {}
+    public var skippedTotal: UInt64 { skipped.values.reduce(0, +) }
+    public var foreignTotal: UInt64 { foreign.values.reduce(0, +) }
+}

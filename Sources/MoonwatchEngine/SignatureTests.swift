@@ -1,0 +1,168 @@
+import MoonwatchCore
+import MoonwatchOutput
+import MoonwatchSignatures
+
+/// Test cases that live beside a signature: `NAME.lua` is tested by `NAME.test.json`.
+///
+/// ```json
+/// { "cases": [
+///     { "name": "fd passed", "events": [ {native event}, ... ],
+///       "expect": [ { "id": "MW-1001", "severity": "low", "message_contains": "passed",
+///                     "data": { "fds": [5] } } ] },
+///     { "name": "no control message", "events": [ ... ], "expect": [] } ] }
+/// ```
+/// A case passes when the signature reports exactly as many findings as `expect` lists and each
+/// expectation matches a different finding: same id, `data` a subset of the finding's data
+/// (objects: listed keys only; lists: same length, element-wise), optional severity and
+/// message substring.
+public struct SignatureTestFile: Sendable {
+    public struct Case: Sendable {
+        public var name: String
+        public var events: [Event]
+        public var expect: [Expectation]
+    }
+    public struct Expectation: Sendable {
+        public var id: String?
+        public var severity: Severity?
+        public var messageContains: String?
+        public var data: Value?
+    }
+
+    public var path: String
+    public var cases: [Case]
+
+    public static func testPath(forSignature path: String) -> String {
+        (path.hasSuffix(".lua") ? String(path.dropLast(4)) : path) + ".test.json"
+    }
+
+    public static func parse(path: String, text: String) throws(SignatureError) -> SignatureTestFile {
+        func fail(_ m: String) -> SignatureError { SignatureError(file: path, line: nil, message: m) }
+        let root: Value
+        do { root = try JSONParser.parse(text) } catch {
+            let line = text.utf8.prefix(error.offset).filter { $0 == 0x0A }.count + 1
+            throw SignatureError(file: path, line: line, message: "malformed JSON: \(error.reason)")
+        }
+        guard case .array(let list)? = root["cases"] else { throw fail("expected {\"cases\": [...]}") }
+        var cases: [Case] = []
+        for (n, c) in list.enumerated() {
+            let name = c["name"]?.string ?? "case \(n + 1)"
+            guard case .array(let evs)? = c["events"] else { throw fail("case \"\(name)\": \"events\" must be a list of events") }
+            var events: [Event] = []
+            for (k, ev) in evs.enumerated() {
+                do { events.append(try EventJSON.decode(ev)) } catch {
+                    throw fail("case \"\(name)\", event \(k + 1): \(error.reason)")
+                }
+            }
+            guard case .array(let ex)? = c["expect"] else { throw fail("case \"\(name)\": \"expect\" must be a list (empty for a negative case)") }
+            var expect: [Expectation] = []
+            for e in ex {
+                guard case .object = e else { throw fail("case \"\(name)\": each expectation must be an object") }
+                var sev: Severity?
+                if let s = e["severity"]?.string {
+                    guard let v = Severity(rawValue: s) else { throw fail("case \"\(name)\": unknown severity \"\(s)\"") }
+                    sev = v
+                }
+                expect.append(Expectation(id: e["id"]?.string, severity: sev, messageContains: e["message_contains"]?.string,
+                                          data: e["data"]))
+            }
+            cases.append(Case(name: name, events: events, expect: expect))
+        }
+        return SignatureTestFile(path: path, cases: cases)
+    }
+}
+
+public struct SignatureTestResult: Sendable {
+    public struct CaseResult: Sendable {
+        public var name: String
+        public var passed: Bool
+        public var detail: String
+    }
+    public var signatureID: String
+    public var signaturePath: String
+    public var testPath: String?
+    public var cases: [CaseResult]
+    public var loadError: String?
+
+    public init(signatureID: String, signaturePath: String, testPath: String?, cases: [CaseResult], loadError: String?) {
+        self.signatureID = signatureID; self.signaturePath = signaturePath; self.testPath = testPath
+        self.cases = cases; self.loadError = loadError
+    }
+
+    public var passed: Bool { loadError == nil && !cases.isEmpty && cases.allSatisfy(\.passed) }
+}
+
+public enum SignatureTestRunner {
+    /// Runs every case of `tests` against fresh instances of the signature in `source`.
+    public static func run(source: SignatureSource, tests: SignatureTestFile?, limits: SandboxLimits = .default) -> SignatureTestResult {
+        var result = SignatureTestResult(signatureID: "?", signaturePath: source.path, testPath: tests?.path, cases: [], loadError: nil)
+        guard let tests else {
+            result.loadError = "no test file (expected \(SignatureTestFile.testPath(forSignature: source.path)))"
+            if let sig = try? Signature(source: source, limits: limits) { result.signatureID = sig.info.id }
+            return result
+        }
+        for c in tests.cases {
+            let sig: Signature
+            do { sig = try Signature(source: source, limits: limits) } catch {
+                result.loadError = error.description
+                return result
+            }
+            result.signatureID = sig.info.id
+            let sink = CollectingSink()
+            var problems: [String] = []
+            let engine = Engine(signatures: [sig], sinks: [sink], log: { problems.append($0) })
+            do {
+                try engine.process(c.events)
+                try engine.finish(at: c.events.last?.time ?? 0)
+            } catch {
+                result.cases.append(.init(name: c.name, passed: false, detail: "engine error: \(error)"))
+                continue
+            }
+            let (ok, detail) = compare(expected: c.expect, actual: sink.findings, problems: problems)
+            result.cases.append(.init(name: c.name, passed: ok, detail: detail))
+        }
+        return result
+    }
+
+    static func compare(expected: [SignatureTestFile.Expectation], actual: [Finding], problems: [String]) -> (Bool, String) {
+        if !problems.isEmpty { return (false, "signature failed: " + problems.joined(separator: "; ")) }
+        if expected.count != actual.count {
+            let got = actual.map { "\($0.signature.id): \($0.message) \($0.data.jsonText)" }.joined(separator: "\n      ")
+            return (false, "expected \(expected.count) finding(s), got \(actual.count)" + (got.isEmpty ? "" : ":\n      " + got))
+        }
+        var unused = Array(actual.indices)
+        for (n, e) in expected.enumerated() {
+            guard let k = unused.firstIndex(where: { matches(e, actual[$0]) }) else {
+                let got = actual.map { "\($0.signature.id) \($0.severity.rawValue): \($0.message) \($0.data.jsonText)" }.joined(separator: "\n      ")
+                return (false, "expectation \(n + 1) matched no finding; findings were:\n      " + got)
+            }
+            unused.remove(at: k)
+        }
+        return (true, "")
+    }
+
+    static func matches(_ e: SignatureTestFile.Expectation, _ f: Finding) -> Bool {
+        if let id = e.id, id != f.signature.id { return false }
+        if let s = e.severity, s != f.severity { return false }
+        if let m = e.messageContains, !f.message.contains(m) { return false }
+        if let d = e.data, !isSubset(d, of: f.data) { return false }
+        return true
+    }
+
+    /// Expected ⊆ actual: objects by listed keys, lists element-wise with equal length, numbers by value.
+    public static func isSubset(_ expected: Value, of actual: Value) -> Bool {
+        switch (expected, actual) {
+        case (.object(let e), .object(let a)):
+            for (k, v) in e.pairs {
+                guard let av = a[k], isSubset(v, of: av) else { return false }
+            }
+            return true
+        case (.array(let e), .array(let a)):
+            return e.count == a.count && zip(e, a).allSatisfy { isSubset($0, of: $1) }
+        case (.null, .null): return true
+        default:
+            if let x = expected.int64, let y = actual.int64, expected.bool == nil, actual.bool == nil { return x == y }
+            if case .double(let x) = expected, case .double(let y) = actual { return x == y }
+            return expected == actual
+        }
+    }
+}

@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLuaSandbox
+import MoonwatchCore
+
+/// Limits every signature runs under. Defaults come from the C side.
+public struct SandboxLimits: Sendable, Equatable {
+    public var memoryBytes: Int
+    public var instructionsPerCall: Int64
+    public var instructionsAtLoad: Int64
+    public var patternCostLimit: Double
+    public var maxFindingsPerCall: Int
+    public var maxFindingBytes: Int
+
+    public static let `default`: SandboxLimits = {
+        let l = mw_default_limits()
+        return SandboxLimits(memoryBytes: l.memory_bytes, instructionsPerCall: l.instructions_per_call,
+                             instructionsAtLoad: l.instructions_at_load, patternCostLimit: l.pattern_cost_limit,
+                             maxFindingsPerCall: l.max_findings_per_call, maxFindingBytes: l.max_finding_bytes)
+    }()
+
+    public init(memoryBytes: Int, instructionsPerCall: Int64, instructionsAtLoad: Int64, patternCostLimit: Double,
+                maxFindingsPerCall: Int, maxFindingBytes: Int) {
+        self.memoryBytes = memoryBytes; self.instructionsPerCall = instructionsPerCall
+        self.instructionsAtLoad = instructionsAtLoad; self.patternCostLimit = patternCostLimit
+        self.maxFindingsPerCall = maxFindingsPerCall; self.maxFindingBytes = maxFindingBytes
+    }
+
+    var c: mw_limits {
+        mw_limits(memory_bytes: memoryBytes, instructions_per_call: instructionsPerCall,
+                  instructions_at_load: instructionsAtLoad, pattern_cost_limit: patternCostLimit,
+                  max_findings_per_call: maxFindingsPerCall, max_finding_bytes: maxFindingBytes)
+    }
+}
+
+/// Why a call into a signature failed.
+public enum SandboxFailure: String, Sendable {
+    case runtime, budget, memory, syntax, contract
+
+    init?(_ s: mw_status) {
+        switch s {
+        case MW_OK: return nil
+        case MW_ERR_BUDGET: self = .budget
+        case MW_ERR_MEMORY: self = .memory
+        case MW_ERR_SYNTAX: self = .syntax
+        case MW_ERR_CONTRACT: self = .contract
+        default: self = .runtime
+        }
+    }
+}
+
+/// A finding as the sandbox recorded it, before the host attaches metadata and the event.
+public struct RawFinding: Sendable {
+    public var message: String
+    public var severity: Severity?
+    public var data: Value
+}
+
+enum SignatureRuntime {
+    /// Hands the catalogue's names to C once (thread-safe: Swift globals initialize once).
+    private static let registered: Bool = {
+        for kind in Catalogue.kinds {
+            let spec = kind.spec
+            var cNames = spec.args.map { strdup($0.name) }
+            defer { cNames.forEach { free($0) } }
+            cNames.withUnsafeMutableBufferPointer { buf in
+                buf.withMemoryRebound(to: UnsafePointer<CChar>?.self) { names in
+                    mw_register_kind(UInt32(kind.rawValue), spec.name, UInt32(spec.args.count), names.baseAddress)
+                }
+            }
+        }
+        return true
+    }()
+
+    static func registerCatalogue() { _ = registered }
+}
+
+/// One `lua_State` owned by one signature. Not thread-safe: confined to the pipeline thread.
+public final class LuaSandbox {
+    let raw: OpaquePointer
+    public let limits: SandboxLimits
+
+    public init?(limits: SandboxLimits = .default) {
+        SignatureRuntime.registerCatalogue()
+        var c = limits.c
+        guard let s = mw_sandbox_new(&c) else { return nil }
+        raw = s
+        self.limits = limits
+    }
+
+    deinit { mw_sandbox_free(raw) }
+
+    public var lastError: String { String(cString: mw_sandbox_error(raw)) }
+
+    /// Runs the file; it must return a table.
+    public func load(source: String, chunkName: String) -> SandboxFailure? {
+        var source = source
+        let status = source.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { mw_sandbox_load(raw, $0.baseAddress, $0.count, chunkName) }
+        }
+        return SandboxFailure(status)
+    }
+
+    public func installLibrary(named name: String, source: String, chunkName: String) -> SandboxFailure? {
+        var source = source
+        let status = source.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { mw_sandbox_install_library(raw, name, $0.baseAddress, $0.count, chunkName) }
+        }
+        return SandboxFailure(status)
+    }
+
+    /// The returned table as a `Value` (functions appear as the string "<function>").
+    public func describe() -> Value? {
+        var len = 0
+        guard let p = mw_sandbox_describe(raw, &len) else { return nil }
+        return try? JSONParser.parse(UnsafeRawBufferPointer(start: p, count: len))
+    }
+
+    public func hasFunction(_ field: String) -> Bool { mw_sandbox_has_function(raw, field) != 0 }
+
+    public func onEvent(_ tape: EventTape) -> SandboxFailure? {
+        SandboxFailure(tape.withTape { mw_sandbox_on_event(raw, $0) })
+    }
+
+    public func onFinish() -> SandboxFailure? { SandboxFailure(mw_sandbox_on_finish(raw)) }
+
+    public var pendingFindingCount: Int { mw_sandbox_finding_count(raw) }
+    public var droppedFindingCount: Int { mw_sandbox_findings_dropped(raw) }
+
+    /// Findings reported during the last call; clears them.
+    public func takeFindings() -> [RawFinding] {
+        let n = mw_sandbox_finding_count(raw)
+        guard n > 0 else { return [] }
+        var out: [RawFinding] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            let f = mw_sandbox_finding(raw, i)
+            let message = string(f.message, f.message_len)
+            let sev = f.severity_len > 0 ? Severity(rawValue: string(f.severity, f.severity_len)) : nil
+            let data = (try? JSONParser.parse(UnsafeRawBufferPointer(start: f.data_json, count: f.data_len))) ?? .object(Value.Fields())
+            out.append(RawFinding(message: message, severity: sev, data: data))
+        }
+        mw_sandbox_clear_findings(raw)
+        return out
+    }
+
+    public func clearFindings() { mw_sandbox_clear_findings(raw) }
+
+    /// Lines the signature printed since the last call; clears them.
+    public func takeLog() -> [String] {
+        var len = 0, n = 0
+        guard let p = mw_sandbox_log(raw, &len, &n), n > 0 else { return [] }
+        let buf = UnsafeRawBufferPointer(start: p, count: len)
+        let lines = buf.split(separator: 0, omittingEmptySubsequences: false).prefix(n).map { String(decoding: $0, as: UTF8.self) }
+        mw_sandbox_clear_log(raw)
+        return lines
+    }
+
+    public var memoryUsed: Int { mw_sandbox_memory_used(raw) }
+    public var memoryPeak: Int { mw_sandbox_memory_peak(raw) }
+    public var lastInstructions: Int64 { mw_sandbox_last_instructions(raw) }
+
+    private func string(_ p: UnsafePointer<CChar>?, _ n: Int) -> String {
+        guard let p, n > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+}

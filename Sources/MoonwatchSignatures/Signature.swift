@@ -1,0 +1,93 @@
+import MoonwatchCore
+
+/// Counters of one loaded signature.
+public struct SignatureCounters: Sendable, Equatable {
+    public var calls: UInt64 = 0
+    public var findings: UInt64 = 0
+    public var findingsDropped: UInt64 = 0
+    public var runtimeErrors: UInt64 = 0
+    public var budgetKills: UInt64 = 0
+    public var memoryErrors: UInt64 = 0
+    public var failures: UInt64 { runtimeErrors + budgetKills + memoryErrors }
+}
+
+/// A loaded, sandboxed signature. Confined to the pipeline thread.
+public final class Signature {
+    /// Consecutive failed calls that disable a signature, and failures in total that do.
+    public static let consecutiveFailureLimit = 10
+    public static let totalFailureLimit: UInt64 = 100
+
+    public let info: SignatureInfo
+    public let events: [EventKind]
+    public let path: String
+    public let hasFinish: Bool
+    let sandbox: LuaSandbox
+
+    public private(set) var counters = SignatureCounters()
+    public private(set) var disabledReason: String?
+    public private(set) var lastError: String?
+    private var consecutiveFailures = 0
+
+    /// Called with (signature, message) for errors and disables; the engine logs them rate-limited.
+    public var onProblem: ((Signature, String) -> Void)?
+    /// Called with (signature, line) for print() output.
+    public var onLog: ((Signature, String) -> Void)?
+
+    public init(source: SignatureSource, limits: SandboxLimits = .default) throws(SignatureError) {
+        let (sandbox, meta) = try SignatureLoader.compile(source, limits: limits)
+        self.sandbox = sandbox
+        self.info = meta.info
+        self.events = meta.events
+        self.hasFinish = meta.hasFinish
+        self.path = source.path
+    }
+
+    public var isDisabled: Bool { disabledReason != nil }
+    public var memoryUsed: Int { sandbox.memoryUsed }
+    public var memoryPeak: Int { sandbox.memoryPeak }
+
+    /// Runs on_event for one event (already on `tape`); appends findings.
+    @inline(__always)
+    public func evaluate(_ event: Event, tape: EventTape, into findings: inout [Finding]) {
+        guard disabledReason == nil else { return }
+        counters.calls += 1
+        let failure = sandbox.onEvent(tape)
+        collect(event: event, time: event.time, failure: failure, call: "on_event", into: &findings)
+    }
+
+    /// Runs on_finish (end of input or shutdown).
+    public func finish(at time: UInt64, into findings: inout [Finding]) {
+        guard disabledReason == nil, hasFinish else { return }
+        let failure = sandbox.onFinish()
+        collect(event: nil, time: time, failure: failure, call: "on_finish", into: &findings)
+    }
+
+    private func collect(event: Event?, time: UInt64, failure: SandboxFailure?, call: String, into findings: inout [Finding]) {
+        // Findings reported before a failure in the same call still stand: they were reported.
+        if sandbox.pendingFindingCount > 0 || sandbox.droppedFindingCount > 0 {
+            counters.findingsDropped += UInt64(sandbox.droppedFindingCount)
+            for raw in sandbox.takeFindings() {
+                counters.findings += 1
+                findings.append(Finding(signature: info, severity: raw.severity, message: raw.message, data: raw.data,
+                                        event: event, time: time))
+            }
+        }
+        if let onLog { for line in sandbox.takeLog() { onLog(self, line) } } else { _ = sandbox.takeLog() }
+        guard let failure else { consecutiveFailures = 0; return }
+        switch failure {
+        case .budget: counters.budgetKills += 1
+        case .memory: counters.memoryErrors += 1
+        default: counters.runtimeErrors += 1
+        }
+        consecutiveFailures += 1
+        let message = sandbox.lastError
+        lastError = message
+        onProblem?(self, "\(call) failed (\(failure.rawValue)): \(message)")
+        if consecutiveFailures >= Signature.consecutiveFailureLimit || counters.failures >= Signature.totalFailureLimit {
+            let why = consecutiveFailures >= Signature.consecutiveFailureLimit
+                ? "\(consecutiveFailures) consecutive failed calls" : "\(counters.failures) failed calls"
+            disabledReason = "disabled after \(why); last error: \(message)"
+            onProblem?(self, disabledReason!)
+        }
+    }
+}

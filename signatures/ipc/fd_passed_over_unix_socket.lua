@@ -1,0 +1,34 @@
+-- A process handed one of its open file descriptors to another process with SCM_RIGHTS.
+return {
+  id = "MW-1001",
+  version = "1.0.0",
+  name = "File descriptor passed over a UNIX socket",
+  description = [[
+A successful sendmsg/sendmmsg carried an SCM_RIGHTS control message: the receiver gets its
+own descriptor for the sender's open file, socket or pipe, with whatever access the sender
+had. Many programs do this legitimately (systemd socket activation, container runtimes,
+Wayland/X11 compositors, D-Bus, privilege-separated daemons), so this is informational on its
+own; it becomes interesting when the object is sensitive or the receiver is less privileged.
+Tuning: allow-list the sending programs you expect (data.comm, data.exe).]],
+  severity = "low",
+  tags = { "ipc", "fd-passing" },
+  events = { "sendmsg", "sendmmsg" },
+
+  on_event = function(event, state)
+    if event.ret < 0 then return end
+    local fds, files = mw.passed_fds(event)
+    if #fds == 0 then return end
+    report{
+      message = string.format("%s passed %d file descriptor(s) over a UNIX socket (fd %d)",
+                              mw.who(event), #fds, event.args.sockfd or -1),
+      data = {
+        fds = fds,
+        files = files,
+        sockfd = event.args.sockfd,
+        pid = event.process.pid,
+        comm = event.process.comm,
+        exe = event.process.exe,
+      },
+    }
+  end,
+}

@@ -1,0 +1,137 @@
+-- moonwatch helper library, available to every signature as the global `mw`.
+-- It is compiled into the binary; signatures cannot load other files.
+local mw = {}
+
+--- A set for allow-lists: mw.set{"a", "b"}["a"] == true
+function mw.set(items)
+  local s = {}
+  for _, v in ipairs(items) do s[v] = true end
+  return s
+end
+
+--- Last path component: mw.basename("/usr/bin/ls") == "ls"
+function mw.basename(path)
+  if type(path) ~= "string" then return nil end
+  return path:match("([^/]*)/*$")
+end
+
+--- Everything before the last component: mw.dirname("/usr/bin/ls") == "/usr/bin"
+function mw.dirname(path)
+  if type(path) ~= "string" then return nil end
+  local d = path:match("^(.*)/[^/]*$")
+  if d == nil then return "." end
+  if d == "" then return "/" end
+  return d
+end
+
+--- Shell-style glob: '*' matches within one path component, '**' across components,
+--- '?' one character, '[abc]'/'[a-z]'/'[!a]' a set. Anchored at both ends.
+--- Iterative with backtracking to the last star only, so it stays linear-ish.
+function mw.glob(pattern, s)
+  if type(pattern) ~= "string" or type(s) ~= "string" then return false end
+  local p, i = 1, 1
+  local star_p, star_i, star_any = nil, nil, false
+  local np, ns = #pattern, #s
+  while i <= ns do
+    local c = pattern:sub(p, p)
+    if c == "*" then
+      local any = pattern:sub(p + 1, p + 1) == "*"
+      star_any = any
+      p = p + (any and 2 or 1)
+      star_p, star_i = p, i
+    else
+      local ok, nextp = false, p + 1
+      if p <= np then
+        if c == "?" then
+          ok = s:sub(i, i) ~= "/"
+        elseif c == "[" then
+          local close = pattern:find("]", p + 2, true)
+          if close then
+            local set = pattern:sub(p + 1, close - 1)
+            local negate = set:sub(1, 1) == "!" or set:sub(1, 1) == "^"
+            if negate then set = set:sub(2) end
+            local ch, hit, k = s:sub(i, i), false, 1
+            while k <= #set do
+              if set:sub(k + 1, k + 1) == "-" and k + 2 <= #set then
+                if ch >= set:sub(k, k) and ch <= set:sub(k + 2, k + 2) then hit = true end
+                k = k + 3
+              else
+                if ch == set:sub(k, k) then hit = true end
+                k = k + 1
+              end
+            end
+            ok = (hit ~= negate) and ch ~= "/"
+            nextp = close + 1
+          else
+            ok = s:sub(i, i) == "["
+          end
+        else
+          ok = s:sub(i, i) == c
+        end
+      end
+      if ok then
+        p, i = nextp, i + 1
+      elseif star_p and (star_any or s:sub(star_i, star_i) ~= "/") then
+        star_i = star_i + 1
+        p, i = star_p, star_i
+      else
+        return false
+      end
+    end
+  end
+  while pattern:sub(p, p) == "*" do p = p + 1 end
+  return p > np
+end
+
+--- True when any glob in the list matches s.
+function mw.glob_any(patterns, s)
+  for _, g in ipairs(patterns) do
+    if mw.glob(g, s) then return true end
+  end
+  return false
+end
+
+--- Control messages of one msghdr value (event.args.msg), possibly empty.
+function mw.controls(msg)
+  if type(msg) ~= "table" or type(msg.control) ~= "table" then return {} end
+  return msg.control
+end
+
+--- The messages an event carries: sendmsg/recvmsg give one msghdr, sendmmsg/recvmmsg a vector.
+function mw.messages(event)
+  local a = event.args
+  if a.msg then return { a.msg } end
+  local vec = a.msgvec or a.mmsg
+  local out = {}
+  if type(vec) == "table" then
+    for _, m in ipairs(vec) do
+      if type(m) == "table" and m.msg then out[#out + 1] = m.msg end
+    end
+  end
+  return out
+end
+
+--- Descriptors passed with SCM_RIGHTS in an event, with what each refers to when known:
+--- returns fds (list of integers) and files (list of {fd=, type=, path=}).
+function mw.passed_fds(event)
+  local fds, files = {}, {}
+  for _, msg in ipairs(mw.messages(event)) do
+    for _, c in ipairs(mw.controls(msg)) do
+      if c.type == "SCM_RIGHTS" and type(c.fds) == "table" then
+        for _, fd in ipairs(c.fds) do fds[#fds + 1] = fd end
+        if type(c.files) == "table" then
+          for _, f in ipairs(c.files) do files[#files + 1] = f end
+        end
+      end
+    end
+  end
+  return fds, files
+end
+
+--- "comm (pid N)" for messages.
+function mw.who(event)
+  local p = event.process
+  return string.format("%s (pid %d)", p.comm, p.pid)
+end
+
+return mw
