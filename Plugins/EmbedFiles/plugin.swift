@@ -34,11 +34,14 @@ struct EmbedFiles: BuildToolPlugin {
         }
     }
 
+    /// Every file under `dir`, and the folders themselves: a folder's timestamp changes when a
+    /// file is added or removed, so new signatures are picked up without touching anything else.
     private func files(under dir: URL) -> [URL] {
-        guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey]) else { return [] }
-        var urls: [URL] = []
-        for case let url as URL in e where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
-            urls.append(url)
+        guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey, .isDirectoryKey]) else { return [] }
+        var urls: [URL] = [dir]
+        for case let url as URL in e {
+            let v = try? url.resourceValues(forKeys: [.isRegularFileKey, .isDirectoryKey])
+            if v?.isRegularFile == true || v?.isDirectory == true { urls.append(url) }
         }
         return urls.sorted { $0.path < $1.path }
     }
