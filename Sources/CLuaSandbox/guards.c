@@ -66,9 +66,15 @@ static void check_pattern(lua_State *L, const char *what, int plain_arg) {
     if (plain || !has_specials(p, lp)) cost = ((double)ls + 1.0) * ((double)lp + 1.0);
     else cost = pattern_cost(p, lp, ls, strcmp(what, "gmatch") != 0);
     if (cost > s->lim.pattern_cost_limit) {
-        luaL_error(L, "string.%s refused: pattern \"%s\" on a %d-byte subject may take ~%.1e steps "
-                      "(limit %.1e); anchor it with '^', use fewer '.-'/'.*' items, or shorten the subject",
-                   what, lp > 60 ? "<long pattern>" : p, (int)ls, cost, s->lim.pattern_cost_limit);
+        /* lua_pushfstring has no %e: format here, then raise. */
+        char msg[320];
+        snprintf(msg, sizeof msg, "string.%s refused: pattern \"%.60s\" on a %zu-byte subject may take ~%.1e steps "
+                 "(limit %.1e); anchor it with '^', use fewer '.-'/'.*' items, or shorten the subject",
+                 what, p, ls, cost, s->lim.pattern_cost_limit);
+        luaL_where(L, 1);
+        lua_pushstring(L, msg);
+        lua_concat(L, 2);
+        lua_error(L);
     }
 }
 

@@ -188,12 +188,20 @@ struct SourceLocator {
     let lines: [Substring]
     init(_ text: String) { lines = text.split(separator: "\n", omittingEmptySubsequences: false) }
 
+    /// First line with `key =` (not `==`), the key standing alone (not the end of a longer name).
     func line(ofKey key: String) -> Int? {
-        for (i, l) in lines.enumerated() {
-            let t = l.drop { $0 == " " || $0 == "\t" }
-            if t.hasPrefix(key) {
-                let rest = t.dropFirst(key.count).drop { $0 == " " || $0 == "\t" }
-                if rest.hasPrefix("=") && !rest.hasPrefix("==") { return i + 1 }
+        let k = Array(key.utf8)
+        func isIdent(_ c: UInt8) -> Bool { c == 0x5F || (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A) }
+        for (n, l) in lines.enumerated() {
+            let b = Array(l.utf8)
+            var i = 0
+            while i + k.count <= b.count {
+                if b[i..<(i + k.count)].elementsEqual(k), i == 0 || !isIdent(b[i - 1]) {
+                    var j = i + k.count
+                    while j < b.count, b[j] == 0x20 || b[j] == 0x09 { j += 1 }
+                    if j < b.count, b[j] == 0x3D, j + 1 >= b.count || b[j + 1] != 0x3D { return n + 1 }
+                }
+                i += 1
             }
         }
         return nil

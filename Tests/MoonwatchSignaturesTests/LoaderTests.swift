@@ -1,0 +1,91 @@
+import MoonwatchCore
+import MoonwatchEngine
+import MoonwatchSignatures
+import XCTest
+
+final class LoaderTests: XCTestCase {
+    private func loadError(_ text: String, path: String = "sig.lua") -> String {
+        do {
+            _ = try Signature(source: SignatureSource(path: path, text: text))
+            return "loaded"
+        } catch {
+            return error.description
+        }
+    }
+
+    private let valid = """
+        return {
+          id = "X-1", version = "1.0.0", name = "n", description = "d", severity = "low",
+          events = { "sendmsg" },
+          on_event = function(event, state) end,
+        }
+        """
+
+    func testValidSignatureLoads() {
+        XCTAssertEqual(loadError(valid), "loaded")
+    }
+
+    func testSyntaxErrorHasFileAndLine() {
+        XCTAssertEqual(loadError("return {\n  id = \"X\",\n  oops oops\n}"), "sig.lua:3: syntax error: '}' expected (to close '{' at line 1) near 'oops'")
+    }
+
+    func testMissingIdPointsAtTheReturn() {
+        let text = "-- comment\nreturn {\n  version = \"1.0.0\", name = \"n\", description = \"d\", severity = \"low\",\n  events = { \"sendmsg\" },\n  on_event = function() end,\n}"
+        XCTAssertEqual(loadError(text), "sig.lua:2: missing required field 'id'")
+    }
+
+    func testUnknownEventPointsAtItsLineWithASuggestion() {
+        let text = valid.replacingOccurrences(of: "events = { \"sendmsg\" }", with: "events = {\n    \"sendmsgg\" }")
+        XCTAssertEqual(loadError(text), "sig.lua:4: unknown event \"sendmsgg\" in 'events' (did you mean sendmsg, sendmmsg?); `moonwatch events list` shows the catalogue")
+    }
+
+    func testBadSeverityAndVersion() {
+        let sev = loadError(valid.replacingOccurrences(of: "\"low\"", with: "\"urgent\""))
+        XCTAssertTrue(sev.hasPrefix("sig.lua:2: severity \"urgent\""), sev)
+        let ver = loadError(valid.replacingOccurrences(of: "\"1.0.0\"", with: "\"one\""))
+        XCTAssertTrue(ver.hasPrefix("sig.lua:2: 'version' must look like"), ver)
+    }
+
+    func testMissingOnEventAndNonTable() {
+        XCTAssertTrue(loadError(valid.replacingOccurrences(of: "on_event = function(event, state) end,", with: "")).contains("'on_event' must be a function"))
+        XCTAssertEqual(loadError("return 42"), "sig.lua: the file must return a table describing the signature (it returned number)")
+    }
+
+    func testRuntimeErrorWhileLoadingHasItsLine() {
+        XCTAssertEqual(loadError("local x = nil\nlocal y = x.boom\nreturn {}"), "sig.lua:2: attempt to index a nil value (local 'x')")
+    }
+
+    func testDuplicateIdsAreRejected() {
+        let a = SignatureSource(path: "a.lua", text: valid)
+        let b = SignatureSource(path: "b.lua", text: "-- copy\n" + valid)
+        XCTAssertThrowsError(try Signature.loadAll([a, b])) { error in
+            XCTAssertEqual("\(error)", "b.lua:3: duplicate signature id X-1 (also in a.lua)")
+        }
+    }
+
+    func testFoldersSkipLibrariesAndTypeStubs() throws {
+        let dir = "/tmp/mw-loader-\(getpid())"
+        try FileSystem.makeDirectory(dir)
+        try FileSystem.makeDirectory(dir + "/lib")
+        try FileSystem.makeDirectory(dir + "/types")
+        try FileSystem.write(dir + "/one.lua", Array(valid.utf8))
+        try FileSystem.write(dir + "/lib/helper.lua", Array("return {}".utf8))
+        try FileSystem.write(dir + "/types/moonwatch.d.lua", Array("---@meta".utf8))
+        try FileSystem.write(dir + "/notes.txt", Array("x".utf8))
+        let sources = try SignatureLoader.sources(at: [dir])
+        XCTAssertEqual(sources.map(\.path), [dir + "/one.lua"])
+    }
+
+    func testRoutingCallsOnlySelectingSignatures() throws {
+        let onSend = try makeSignature(signatureSource(id: "S", events: "\"sendmsg\"", body: ""))
+        let onRecv = try makeSignature(signatureSource(id: "R", events: "\"recvmsg\", \"sendto\"", body: ""))
+        let engine = Engine(signatures: [onSend, onRecv], sinks: [])
+        try engine.process([sendmsgEvent(), sendmsgEvent(), event("recvmsg"), event("close"), event("socket")])
+        XCTAssertEqual(onSend.counters.calls, 2)
+        XCTAssertEqual(onRecv.counters.calls, 1)
+        XCTAssertEqual(engine.eventsIn, 5)
+        XCTAssertEqual(engine.eventsRouted, 3)
+        XCTAssertEqual(engine.perKind[Catalogue.kind(named: "close")!.index], 1)
+        XCTAssertEqual(Set(engine.selectedKinds.map(\.name)), ["sendmsg", "recvmsg", "sendto"])
+    }
+}
