@@ -228,7 +228,7 @@ final class CatalogueTests: XCTestCase {
         }
         let t32 = EventDocs.markdown(try XCTUnwrap(Catalogue.spec(named: "recvmmsg_time32")))
         XCTAssertTrue(t32.contains("| x86_64 | none |"))
-        XCTAssertTrue(t32.contains("| `timeout` | `struct old_timespec32 *` | timespec | U,TOCTOU,OPT | both |"))
+        XCTAssertTrue(t32.contains("| `timeout` | `struct old_timespec32 *` | timespec | U,OPT | entry |"))
         let fork = EventDocs.markdown(try XCTUnwrap(Catalogue.spec(named: "process_fork")))
         XCTAssertTrue(fork.contains("tracepoint `sched_process_fork`"))
     }
