@@ -53,7 +53,8 @@ let package = Package(
         .testTarget(name: "MoonwatchCoreTests", dependencies: ["MoonwatchCore"]),
         .testTarget(name: "MoonwatchCaptureTests", dependencies: ["MoonwatchCore", "MoonwatchCapture"]),
         .testTarget(name: "MoonwatchSignaturesTests", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchEngine", "MoonwatchOutput"]),
-        .testTarget(name: "MoonwatchCLITests", dependencies: ["MoonwatchCore"]),
+        // Runs the built `moonwatch` binary end to end (the dependency makes `swift build --build-tests` build it).
+        .testTarget(name: "MoonwatchCLITests", dependencies: ["MoonwatchCore", "moonwatch"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -293,7 +293,7 @@ static int protected_load(lua_State *L) {
     lua_call(L, 0, 1);
     if (lua_type(L, 1) != LUA_TTABLE) {
         a->not_table = 1;
-        return luaL_error(L, "%s: the file must return a table%s (it returned %s)", a->name[0] == '@' ? a->name + 1 : a->name,
+        return luaL_error(L, "%s: the file must return a table%s (it returned %s)", a->name[0] == '@' || a->name[0] == '=' ? a->name + 1 : a->name,
                           a->lib ? "" : " describing the signature", luaL_typename(L, 1));
     }
     if (a->lib) { lua_setglobal(L, a->lib); return 0; }

@@ -91,21 +91,38 @@ public final class LuaSandbox {
 
     deinit { mw_sandbox_free(raw) }
 
-    public var lastError: String { String(cString: mw_sandbox_error(raw)) }
+    /// Lua shortens chunk names past 60 bytes ("...end/of/path.lua"), so chunks get short tokens
+    /// and messages get the real paths back.
+    private var chunkPaths: [(token: String, path: String)] = []
+
+    private func token(for path: String) -> String {
+        let t = "@\(chunkPaths.count + 1)"
+        chunkPaths.append((t, path))
+        return "=" + t
+    }
+
+    /// The last error, with file paths restored ("path:12: message").
+    public var lastError: String {
+        var m = String(decoding: UnsafeRawBufferPointer(start: mw_sandbox_error(raw), count: strlen(mw_sandbox_error(raw))), as: UTF8.self)
+        for (t, path) in chunkPaths.reversed() { m = m.replacingAll(t + ":", with: path + ":") }
+        return m
+    }
 
     /// Runs the file; it must return a table.
-    public func load(source: String, chunkName: String) -> SandboxFailure? {
+    public func load(source: String, path: String) -> SandboxFailure? {
         var source = source
+        let name = token(for: path)
         let status = source.withUTF8 { buf in
-            buf.withMemoryRebound(to: CChar.self) { mw_sandbox_load(raw, $0.baseAddress, $0.count, chunkName) }
+            buf.withMemoryRebound(to: CChar.self) { mw_sandbox_load(raw, $0.baseAddress, $0.count, name) }
         }
         return SandboxFailure(status)
     }
 
-    public func installLibrary(named name: String, source: String, chunkName: String) -> SandboxFailure? {
+    public func installLibrary(named name: String, source: String, path: String) -> SandboxFailure? {
         var source = source
+        let chunk = token(for: path)
         let status = source.withUTF8 { buf in
-            buf.withMemoryRebound(to: CChar.self) { mw_sandbox_install_library(raw, name, $0.baseAddress, $0.count, chunkName) }
+            buf.withMemoryRebound(to: CChar.self) { mw_sandbox_install_library(raw, name, $0.baseAddress, $0.count, chunk) }
         }
         return SandboxFailure(status)
     }
@@ -164,5 +181,24 @@ public final class LuaSandbox {
     private func string(_ p: UnsafePointer<CChar>?, _ n: Int) -> String {
         guard let p, n > 0 else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+}
+
+extension String {
+    /// Replaces every occurrence of `target` (plain text, no patterns).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var out = ""
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(target) {
+                out += replacement
+                i = index(i, offsetBy: target.count)
+            } else {
+                out.append(self[i])
+                i = index(after: i)
+            }
+        }
+        return out
     }
 }

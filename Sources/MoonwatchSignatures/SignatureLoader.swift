@@ -44,11 +44,11 @@ public enum SignatureLoader {
             throw SignatureError(file: source.path, line: nil, message: "cannot create a Lua state (out of memory)")
         }
         if let lib = helperLibrary {
-            if let failure = sandbox.installLibrary(named: "mw", source: lib.text, chunkName: "@" + lib.path) {
+            if let failure = sandbox.installLibrary(named: "mw", source: lib.text, path: lib.path) {
                 throw SignatureError(file: lib.path, line: nil, message: "helper library failed (\(failure.rawValue)): \(sandbox.lastError)")
             }
         }
-        if let failure = sandbox.load(source: source.text, chunkName: "@" + source.path) {
+        if let failure = sandbox.load(source: source.text, path: source.path) {
             throw luaError(sandbox.lastError, source: source, kind: failure)
         }
         let meta = try validate(sandbox: sandbox, source: source)
