@@ -59,15 +59,19 @@ public final class Engine {
     }
 
     /// Processes one batch. Findings reach the sinks before this returns.
-    public func process(_ batch: [Event]) throws {
+    public func process<Batch: Collection<Event>>(_ batch: Batch) throws {
         for e in batch {
             eventsIn &+= 1
             perKind[e.kind.index] &+= 1
             let sigs = routes[e.kind.index]
             if sigs.isEmpty { continue }
             eventsRouted &+= 1
-            tape.load(e)
-            for s in sigs { s.evaluate(e, tape: tape, into: &pending) }
+            // The tape is built once, for the first signature whose filter passes.
+            var loaded = false
+            for s in sigs where s.accepts(e) {
+                if !loaded { tape.load(e); loaded = true }
+                s.evaluate(e, tape: tape, into: &pending)
+            }
         }
         try emitPending()
     }

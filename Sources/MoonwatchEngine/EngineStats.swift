@@ -28,6 +28,7 @@ public struct EngineStats: Sendable {
             f.append("id", .string(s.id))
             f.append("path", .string(s.path))
             f.append("calls", .unsigned(s.counters.calls))
+            f.append("filtered", .unsigned(s.counters.filtered))
             f.append("findings", .unsigned(s.counters.findings))
             f.append("findings_dropped", .unsigned(s.counters.findingsDropped))
             f.append("runtime_errors", .unsigned(s.counters.runtimeErrors))
@@ -73,7 +74,7 @@ public struct EngineStats: Sendable {
             lines.append("  kernel drops: \(source.kernelDrops)")
         }
         for s in signatures {
-            var l = "  \(s.id): \(s.counters.calls) calls, \(s.counters.findings) findings"
+            var l = "  \(s.id): \(s.counters.calls) calls (\(s.counters.filtered) filtered natively), \(s.counters.findings) findings"
             if s.counters.failures > 0 {
                 l += ", \(s.counters.runtimeErrors) errors, \(s.counters.budgetKills) budget kills, \(s.counters.memoryErrors) memory errors"
             }

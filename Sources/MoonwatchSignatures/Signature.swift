@@ -3,6 +3,8 @@ import MoonwatchCore
 /// Counters of one loaded signature.
 public struct SignatureCounters: Sendable, Equatable {
     public var calls: UInt64 = 0
+    /// Events routed to the signature that its filter turned away without calling Lua.
+    public var filtered: UInt64 = 0
     public var findings: UInt64 = 0
     public var findingsDropped: UInt64 = 0
     public var runtimeErrors: UInt64 = 0
@@ -21,9 +23,11 @@ public final class Signature {
     public let events: [EventKind]
     public let path: String
     public let hasFinish: Bool
+    /// Checked natively before the event reaches Lua.
+    public let filter: SignatureFilter
     let sandbox: LuaSandbox
 
-    public private(set) var counters = SignatureCounters()
+    public internal(set) var counters = SignatureCounters()
     public private(set) var disabledReason: String?
     public private(set) var lastError: String?
     private var consecutiveFailures = 0
@@ -39,6 +43,7 @@ public final class Signature {
         self.info = meta.info
         self.events = meta.events
         self.hasFinish = meta.hasFinish
+        self.filter = meta.filter
         self.path = source.path
     }
 
@@ -47,6 +52,15 @@ public final class Signature {
     public var memoryPeak: Int { sandbox.memoryPeak }
 
     /// Runs on_event for one event (already on `tape`); appends findings.
+    /// Native pre-check; counts what it turns away.
+    @inline(__always)
+    public func accepts(_ event: Event) -> Bool {
+        if disabledReason != nil { return false }
+        if filter.matches(event) { return true }
+        counters.filtered &+= 1
+        return false
+    }
+
     @inline(__always)
     public func evaluate(_ event: Event, tape: EventTape, into findings: inout [Finding]) {
         guard disabledReason == nil else { return }

@@ -27,13 +27,14 @@ public struct SignatureMetadata: Sendable {
     public var info: SignatureInfo
     public var events: [EventKind]
     public var hasFinish: Bool
+    public var filter: SignatureFilter
     /// Keys the table has that the contract does not know (lint warns about them).
     public var unknownKeys: [String]
 }
 
 public enum SignatureLoader {
     static let knownKeys: Set<String> = ["id", "version", "name", "description", "severity", "tags", "mitre", "events",
-                                         "on_event", "on_finish"]
+                                         "on_event", "on_finish", "filter"]
 
     /// The shared helper library every sandbox gets as global `mw` (compiled in, never read from a path).
     public static let helperLibrary: SignatureSource? = Bundled.file("lib/mw.lua").map { SignatureSource(path: "signatures/lib/mw.lua", text: $0) }
@@ -129,10 +130,18 @@ public enum SignatureLoader {
         if f["on_finish"] != nil && !sandbox.hasFunction("on_finish") {
             throw fail("on_finish", "'on_finish' must be a function(state)")
         }
+        var filter = SignatureFilter()
+        if let fv = f["filter"] {
+            switch SignatureFilter.parse(fv, events: kinds) {
+            case .success(let parsed): filter = parsed
+            case .failure(let e): throw fail("filter", e.description)
+            }
+        }
         let unknown = f.keys.filter { !knownKeys.contains($0) }
         let info = SignatureInfo(id: id, name: name, version: version, severity: severity, tags: tags, mitre: mitre,
                                  description: description)
-        return SignatureMetadata(info: info, events: kinds, hasFinish: sandbox.hasFunction("on_finish"), unknownKeys: unknown)
+        return SignatureMetadata(info: info, events: kinds, hasFinish: sandbox.hasFunction("on_finish"), filter: filter,
+                                 unknownKeys: unknown)
     }
 
     static func isVersion(_ s: String) -> Bool {

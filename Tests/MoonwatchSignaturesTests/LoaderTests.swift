@@ -76,6 +76,35 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(sources.map(\.path), [dir + "/one.lua"])
     }
 
+    func testFilterErrorsAreLocated() {
+        func with(_ filter: String) -> String {
+            loadError(valid.replacingOccurrences(of: "events = { \"sendmsg\" },", with: "events = { \"sendmsg\" },\n  filter = \(filter),"))
+        }
+        XCTAssertEqual(with("{ chnged = true }"), "sig.lua:4: unknown filter key 'chnged' (known: args, changed, comm, compat, control, not_comm, not_uid, success, uid)")
+        XCTAssertEqual(with("{ success = 1 }"), "sig.lua:4: filter.success must be true or false")
+        XCTAssertEqual(with("{ args = { request = 4 } }"), "sig.lua:4: filter.args.request: none of the selected events has an argument named 'request'")
+        XCTAssertEqual(with("{ uid = { \"root\" } }"), "sig.lua:4: filter.uid must list uids (integers)")
+        XCTAssertEqual(with("{ args = { flags = 0 }, comm = { \"a\", \"b\" }, success = true }"), "loaded")
+    }
+
+    func testFilterDecidesNativelyWhatReachesLua() throws {
+        let sig = try makeSignature(signatureSource(events: "\"sendmsg\", \"socket\"", body: "report{ message = event.name }",
+            extra: "filter = { success = true, control = \"SCM_RIGHTS\", not_comm = { \"systemd\" } },"))
+        var systemd = sendmsgEvent(fds: [3])
+        systemd.process.comm = "systemd"
+        let events = [sendmsgEvent(fds: [3]), sendmsgEvent(fds: []), sendmsgEvent(fds: [3], ret: -1), systemd, event("socket")]
+        let (findings, _) = try runEvents([sig], events)
+        XCTAssertEqual(findings.count, 1)
+        XCTAssertEqual(sig.counters.calls, 1)
+        XCTAssertEqual(sig.counters.filtered, 4)
+
+        let byArg = try makeSignature(signatureSource(events: "\"socket\", \"close\"", body: "report{ message = event.name }",
+            extra: "filter = { args = { domain = { 17, 10 } } },"))
+        let (f2, _) = try runEvents([byArg], [event("socket", args: ["domain": 17]), event("socket", args: ["domain": 2]),
+                                              event("socket"), event("close", args: ["fd": 17])])
+        XCTAssertEqual(f2.map(\.message), ["socket"])
+    }
+
     func testRoutingCallsOnlySelectingSignatures() throws {
         let onSend = try makeSignature(signatureSource(id: "S", events: "\"sendmsg\"", body: ""))
         let onRecv = try makeSignature(signatureSource(id: "R", events: "\"recvmsg\", \"sendto\"", body: ""))

@@ -13,6 +13,8 @@ Tuning: allow-list the sending programs you expect (data.comm, data.exe).]],
   severity = "low",
   tags = { "ipc", "fd-passing" },
   events = { "sendmsg", "sendmmsg" },
+  -- Checked natively: only successful sends that carry descriptors reach on_event.
+  filter = { success = true, control = "SCM_RIGHTS" },
 
   on_event = function(event, state)
     if event.ret < 0 then return end

@@ -16,6 +16,8 @@ without locking. Tuning: exclude by data.comm or data.argument if a known progra
   mitre = { tactic = "defense-evasion", technique = "T1562" },
   events = { "sendmsg", "sendto", "sendmmsg", "connect", "bind", "openat", "memfd_create",
              "execve", "execveat", "init_module", "finit_module" },
+  -- Checked natively: on_event runs only when an argument actually changed.
+  filter = { changed = true },
 
   on_event = function(event, state)
     local changed = event.changed
