@@ -455,6 +455,7 @@ static int protected_build(lua_State *L) {
     rawset_int(L, 2, "mntns", (lua_Integer)t->mntns);
     rawset_int(L, 2, "pidns", (lua_Integer)t->pidns);
     lua_pushliteral(L, "compat"); lua_pushboolean(L, t->compat != 0); lua_rawset(L, 2);
+    rawset_int(L, 2, "bits", t->bits);
     lua_pushliteral(L, "process"); lua_pushvalue(L, 2); lua_rawset(L, 1);
 
     kind_tables(L, s, t->kind);                                       /* 3: {args, exit_args} */

@@ -14,13 +14,17 @@ public struct ProcessContext: Sendable, Equatable {
     public var pidns: UInt64 = 0
     /// The call was a 32-bit compat syscall (`int $0x80` or a 32-bit process on x86_64).
     public var compat: Bool = false
+    /// Word size of the process itself (64, or 32 for an ia32 program); 0 when unknown. A 64-bit
+    /// process making a compat call is the ABI-evasion shape.
+    public var bits: UInt8 = 0
 
     public init() {}
     public init(pid: Int32, tid: Int32, ppid: Int32, uid: UInt32, gid: UInt32, comm: String, exe: String = "",
-                container: String = "", cgroup: UInt64 = 0, mntns: UInt64 = 0, pidns: UInt64 = 0, compat: Bool = false) {
+                container: String = "", cgroup: UInt64 = 0, mntns: UInt64 = 0, pidns: UInt64 = 0, compat: Bool = false,
+                bits: UInt8 = 0) {
         self.pid = pid; self.tid = tid; self.ppid = ppid; self.uid = uid; self.gid = gid; self.comm = comm
         self.exe = exe; self.container = container; self.cgroup = cgroup; self.mntns = mntns; self.pidns = pidns
-        self.compat = compat
+        self.compat = compat; self.bits = bits
     }
 }
 

@@ -57,6 +57,7 @@ public enum EventJSON {
         w.raw(",\"mntns\":"); w.uint(p.mntns)
         w.raw(",\"pidns\":"); w.uint(p.pidns)
         w.raw(",\"compat\":"); w.bool(p.compat)
+        w.raw(",\"bits\":"); w.int(Int64(p.bits))
         w.raw("}")
     }
 
@@ -158,6 +159,10 @@ public enum EventJSON {
         if let v = f["mntns"] { guard let n = v.uint64 else { throw DecodeError("malformed event", "process.mntns must be an integer") }; p.mntns = n }
         if let v = f["pidns"] { guard let n = v.uint64 else { throw DecodeError("malformed event", "process.pidns must be an integer") }; p.pidns = n }
         if let v = f["compat"] { guard case .bool(let b) = v else { throw DecodeError("malformed event", "process.compat must be true or false") }; p.compat = b }
+        if let v = f["bits"] {
+            guard let n = v.int64, n == 0 || n == 32 || n == 64 else { throw DecodeError("malformed event", "process.bits must be 0, 32 or 64") }
+            p.bits = UInt8(n)
+        }
         return p
     }
 

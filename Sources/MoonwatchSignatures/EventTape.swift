@@ -39,6 +39,7 @@ public final class EventTape {
         var t = mw_tape()
         t.kind = UInt32(e.kind.rawValue)
         t.compat = e.process.compat ? 1 : 0
+        t.bits = UInt16(e.process.bits)
         t.time = e.time
         t.ret = e.ret
         t.pid = Int64(e.process.pid); t.tid = Int64(e.process.tid); t.ppid = Int64(e.process.ppid)

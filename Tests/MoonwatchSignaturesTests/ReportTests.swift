@@ -9,7 +9,7 @@ final class ReportTests: XCTestCase {
             report{ message = "view", data = {
               name = event.name, time = event.time, ret = event.ret,
               pid = p.pid, tid = p.tid, ppid = p.ppid, uid = p.uid, gid = p.gid, comm = p.comm, exe = p.exe,
-              compat = p.compat, sockfd = event.args.sockfd, fds = event.args.msg.control[1].fds,
+              compat = p.compat, bits = p.bits, sockfd = event.args.sockfd, fds = event.args.msg.control[1].fds,
               level = event.args.msg.control[1].level, changed = #event.changed } }
             """))
         let (findings, _) = try runEvents([sig], [sendmsgEvent(fds: [7, 8], ret: 1, time: 99)])
@@ -21,6 +21,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(d["comm"], "tester")
         XCTAssertEqual(d["exe"], "/usr/bin/tester")
         XCTAssertEqual(d["compat"], false)
+        XCTAssertEqual(d["bits"], 64)
         XCTAssertEqual(d["sockfd"], 5)
         XCTAssertEqual(d["fds"], [7, 8])
         XCTAssertEqual(d["level"], "SOL_SOCKET")

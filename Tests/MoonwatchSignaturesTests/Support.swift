@@ -28,7 +28,7 @@ func makeSignature(_ source: SignatureSource, limits: SandboxLimits = .default, 
     }
 }
 
-let testProcess = ProcessContext(pid: 100, tid: 101, ppid: 1, uid: 1000, gid: 1000, comm: "tester", exe: "/usr/bin/tester")
+let testProcess = ProcessContext(pid: 100, tid: 101, ppid: 1, uid: 1000, gid: 1000, comm: "tester", exe: "/usr/bin/tester", bits: 64)
 
 func sendmsgEvent(fds: [Int64] = [], ret: Int64 = 1, time: UInt64 = 1) -> Event {
     var e = Event(kind: Catalogue.kind(named: "sendmsg")!, time: time, ret: ret, process: testProcess)

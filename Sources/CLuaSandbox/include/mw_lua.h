@@ -52,7 +52,8 @@ typedef struct mw_node {
  * catalogue order, then nargs exit re-read values. Strings point into `bytes`. */
 typedef struct mw_tape {
     uint32_t kind;
-    uint32_t compat;
+    uint16_t compat;
+    uint16_t bits;
     uint64_t time;
     int64_t ret;
     int64_t pid, tid, ppid, uid, gid;
