@@ -296,7 +296,15 @@ static int protected_load(lua_State *L) {
         return luaL_error(L, "%s: the file must return a table%s (it returned %s)", a->name[0] == '@' || a->name[0] == '=' ? a->name + 1 : a->name,
                           a->lib ? "" : " describing the signature", luaL_typename(L, 1));
     }
-    if (a->lib) { lua_setglobal(L, a->lib); return 0; }
+    if (a->lib) {
+        if (strcmp(a->lib, "mw") == 0) {
+            /* Host lookups live in C and join the helper library's table. */
+            lua_pushcfunction(L, mw_lua_process); lua_setfield(L, 1, "process");
+            lua_pushcfunction(L, mw_lua_ancestors); lua_setfield(L, 1, "ancestors");
+        }
+        lua_setglobal(L, a->lib);
+        return 0;
+    }
     lua_pushvalue(L, 1);
     s->sig_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushliteral(L, "on_event");

@@ -47,4 +47,8 @@ void mw_json_value(lua_State *L, int idx, mwbuf *b, int depth, int describe);
 /* Guards over stock library functions (string patterns, string.rep, table.move/sort, setmetatable). */
 void mw_install_guards(lua_State *L);
 
+/* mw.process / mw.ancestors (proctable.c) */
+int mw_lua_process(lua_State *L);
+int mw_lua_ancestors(lua_State *L);
+
 #endif

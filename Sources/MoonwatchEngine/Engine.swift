@@ -63,6 +63,8 @@ public final class Engine {
         for e in batch {
             eventsIn &+= 1
             perKind[e.kind.index] &+= 1
+            ProcessTable.observe(e)
+            defer { ProcessTable.retire(e) }
             let sigs = routes[e.kind.index]
             if sigs.isEmpty { continue }
             eventsRouted &+= 1

@@ -14,6 +14,8 @@ import MoonwatchCore
 ///   args = { request = { 4, 5 }, domain = 17 },   -- an integer or string argument equals one of
 /// }
 /// ```
+/// An `args` condition constrains the selected events that have that argument and leaves the
+/// others alone, so one filter can narrow `socket` by domain while `dup2` passes untouched.
 /// Why: Lua costs ~0.3–1 µs per call; most events a signature selects by name are not the ones
 /// it reports on. The filter is data, so it is also what `signatures lint` can check.
 public struct SignatureFilter: Sendable, Equatable {
@@ -106,14 +108,9 @@ public struct SignatureFilter: Sendable, Equatable {
                 }
                 out.argNames.append(name)
             }
-            // An event kind that lacks a filtered argument can never match.
-            for k in events where out.args[k.index]?.count != af.count { out.args[k.index] = nil; out.blocked.insert(k.index) }
         }
         return .success(out)
     }
-
-    /// Kinds that can never pass (they lack an argument the filter tests).
-    var blocked = Set<Int>()
 
     @inline(__always)
     public func matches(_ e: Event) -> Bool {
@@ -125,7 +122,6 @@ public struct SignatureFilter: Sendable, Equatable {
         if let set = uid, !set.contains(e.process.uid) { return false }
         if let set = notUid, set.contains(e.process.uid) { return false }
         if !argNames.isEmpty {
-            if blocked.contains(e.kind.index) { return false }
             if let conds = args[e.kind.index] {
                 for (i, ints, strs) in conds {
                     guard let v = e.args[i] else { return false }

@@ -1,6 +1,282 @@
 #ifndef MOONWATCH_WIRE_H
 #define MOONWATCH_WIRE_H
-/* Kernel <-> user wire structs, shared by bpf/*.bpf.c and the Swift decoder. Filled in by the
- * probe layer. */
+/*
+ * Kernel <-> user wire format, shared verbatim by bpf/moonwatch.bpf.c and the Swift decoder
+ * (MoonwatchProbes). Everything here is little-endian x86_64, naturally aligned, with explicit
+ * padding so BPF, clang and Swift agree on every offset (checked by _Static_assert below and by
+ * WireLayoutTests on the Swift side).
+ *
+ * A ring-buffer record is one event:
+ *
+ *   struct mw_event_hdr                      fixed, MW_HDR_SIZE bytes
+ *   struct mw_block + payload, padded to 8   zero or more, hdr.nblocks of them
+ *
+ * Scalar arguments (registers) are always in hdr.args[]; blocks carry what was read from user
+ * or kernel memory: one block per (argument, phase) plus an optional executable-path block.
+ * The decoder in user space treats every length and offset here as untrusted.
+ */
+
+#ifndef __bpf__
+/* vmlinux.h provides the __u8.. types for BPF; user space takes the same ones as libbpf. */
+#include <linux/types.h>
+#endif
+
 #define MW_WIRE_VERSION 1
+
+/* ---- limits of what one record carries (the decoder does not depend on them) ---- */
+#define MW_MAX_ARGS 6
+#define MW_MAX_STR 512         /* bytes of one string argument, NUL included */
+#define MW_MAX_ARGV 32         /* argv/envp entries */
+#define MW_MAX_ARGV_BYTES 1536 /* bytes of one argv/envp block */
+#define MW_MAX_NAME 128        /* sockaddr bytes (sizeof struct sockaddr_storage) */
+#define MW_MAX_IOV 16          /* iovec entries copied per msghdr */
+#define MW_MAX_CTL 512         /* control bytes copied per msghdr */
+#define MW_MAX_FILES 8         /* SCM_RIGHTS descriptors resolved per msghdr */
+#define MW_MAX_PATH 256        /* bytes of one encoded path */
+#define MW_MAX_DEPTH 16        /* path components walked */
+#define MW_MAX_MMSG 8          /* mmsghdr entries decoded per vector */
+#define MW_MAX_CMSG 8          /* control messages parsed for SCM_RIGHTS per msghdr */
+
+/* Per-task record buffer (BPF task storage); user space never sees this size. */
+#define MW_REC_BUF 7936
+
+/* ---- syscall table (user space fills it from the catalogue) ---- */
+#define MW_NR_SLOTS 512        /* syscall numbers per ABI table */
+#define MW_SOCKETCALL_SLOTS 32 /* ia32 socketcall sub-calls (1..20) */
+#define MW_IA32_SOCKETCALL 102
+
+/* Argument types, one per catalogue ArgType. */
+enum mw_type {
+    MW_T_NONE = 0,
+    MW_T_INT = 1,
+    MW_T_UINT = 2,
+    MW_T_LONG = 3,
+    MW_T_ULONG = 4,
+    MW_T_POINTER = 5,
+    MW_T_STRING = 6,
+    MW_T_ARGV = 7,
+    MW_T_SOCKADDR = 8,
+    MW_T_MSGHDR = 9,
+    MW_T_MMSGHDRS = 10,
+    MW_T_TIMESPEC = 11,
+    MW_T_TIMESPEC32 = 12,
+    MW_T_FDPAIR = 13,
+    MW_T_INTREF = 14,
+    MW_T_EXE = 15, /* block only: the executable path of the process */
+};
+
+/* When an argument is read (bit set), as the catalogue's ReadPhase. */
+#define MW_P_ENTRY 1
+#define MW_P_EXIT 2
+
+/* mw_syscall_cfg.flags */
+#define MW_CFG_EXEC 1 /* a successful call replaces the memory image: no exit reads when ret == 0 */
+#define MW_CFG_SOCKETCALL 2 /* ia32 socketcall: demultiplex through the socketcall table */
+
+#define MW_NO_AUX 0xff
+#define MW_AUX_PTR 0x40 /* aux names an int * (value-result length), not a value */
+
+struct mw_syscall_cfg {
+    __u16 kind;            /* catalogue index */
+    __u8 enabled;          /* selected: capture it */
+    __u8 nargs;
+    __u8 flags;            /* MW_CFG_* */
+    __u8 type[MW_MAX_ARGS];  /* enum mw_type */
+    __u8 phase[MW_MAX_ARGS]; /* MW_P_* bits */
+    __u8 aux[MW_MAX_ARGS];   /* index of the length/count argument, MW_NO_AUX if none */
+    __u8 pad[5];
+};
+
+/* config.filter */
+#define MW_FILTER_PID 1  /* tgid (or an ancestor's, followed through forks) in the scope map */
+#define MW_FILTER_COMM 2 /* comm equals one of config.comms */
+#define MW_FILTER_UID 4  /* uid equals one of config.uids */
+
+#define MW_MAX_SCOPE 8
+
+/* Read-only configuration, frozen at load (section .rodata.mwcfg). */
+struct mw_config {
+    __u32 version;         /* MW_WIRE_VERSION; the program refuses to emit otherwise */
+    __u32 self_tgid;       /* never traced */
+    __u32 filter;          /* MW_FILTER_* */
+    __u32 wake_bytes;      /* force a reader wake-up once this much data is pending */
+    __u16 kind_fork;       /* catalogue index of process_fork, 0xffff when not selected */
+    __u16 kind_exit;       /* process_exit, likewise */
+    __u32 n_uids;
+    __u32 uids[MW_MAX_SCOPE];
+    __u32 n_comms;
+    __u32 pad0;
+    char comms[MW_MAX_SCOPE][16];
+    struct mw_syscall_cfg x64[MW_NR_SLOTS];
+    struct mw_syscall_cfg ia32[MW_NR_SLOTS];
+    struct mw_syscall_cfg socketcall[MW_SOCKETCALL_SLOTS];
+};
+
+/* ---- records ---- */
+
+/* mw_event_hdr.flags */
+#define MW_EV_COMPAT 0x1      /* 32-bit compat syscall (TS_COMPAT) */
+#define MW_EV_SOCKETCALL 0x2  /* reached through ia32 socketcall */
+#define MW_EV_EXIT 0x4        /* the exit half is present: ret and ts_exit are valid */
+#define MW_EV_TRUNC 0x8       /* some block was cut for lack of space */
+#define MW_EV_PROCESS 0x10    /* a scheduler event, not a syscall */
+
+struct mw_event_hdr {
+    __u16 version;   /* MW_WIRE_VERSION */
+    __u16 kind;      /* catalogue index */
+    __u16 flags;     /* MW_EV_* */
+    __u16 nblocks;   /* blocks following the header */
+    __u32 size;      /* header + blocks, bytes */
+    __s32 nr;        /* raw syscall number (ia32 number when compat; socketcall sub-call number) */
+    __u64 ts_enter;  /* CLOCK_MONOTONIC ns at entry */
+    __u64 ts_exit;   /* CLOCK_MONOTONIC ns at exit */
+    __s64 ret;
+    __u32 pid;       /* tgid, initial pid namespace */
+    __u32 tid;
+    __u32 ppid;
+    __u32 uid;
+    __u32 gid;
+    __u32 cpu;
+    __u64 cgroup;    /* cgroup v2 id */
+    __u32 mntns;     /* mount namespace inode number */
+    __u32 pidns;     /* pid namespace inode number */
+    __u64 args[MW_MAX_ARGS]; /* raw argument registers (zero-extended for compat) */
+    char comm[16];
+};
+#define MW_HDR_SIZE 144
+
+/* mw_block.status bits */
+#define MW_S_NULL 0x1   /* the pointer was NULL: nothing read */
+#define MW_S_FAULT 0x2  /* reading user or kernel memory failed */
+#define MW_S_TRUNC 0x4  /* cut to the probe's limits */
+
+#define MW_ARG_EXE 0xf0 /* mw_block.arg of the executable-path block */
+
+struct mw_block {
+    __u8 arg;     /* catalogue argument index, or MW_ARG_EXE */
+    __u8 phase;   /* MW_P_ENTRY or MW_P_EXIT */
+    __u8 type;    /* enum mw_type */
+    __u8 status;  /* MW_S_* */
+    __u32 len;    /* payload bytes; the next block starts at the next multiple of 8 */
+};
+
+/*
+ * Payloads by type:
+ *   STRING       bytes, NUL-terminated when complete
+ *   ARGV         strings, each NUL-terminated, concatenated
+ *   SOCKADDR     raw struct sockaddr bytes
+ *   TIMESPEC     16 bytes (struct __kernel_timespec); TIMESPEC32 8 bytes (old_timespec32)
+ *   FDPAIR       8 bytes (int[2]); INTREF 4 bytes
+ *   MSGHDR       struct mw_msg
+ *   MMSGHDRS     struct mw_mmsg, then per entry struct mw_mmsg_entry + struct mw_msg
+ *   EXE          an encoded path (see mw_file)
+ */
+
+/* mw_msg.status bits */
+#define MW_M_HDR_FAULT 0x1
+#define MW_M_NAME_FAULT 0x2
+#define MW_M_IOV_FAULT 0x4
+#define MW_M_CTL_FAULT 0x8
+#define MW_M_IOV_TRUNC 0x10
+#define MW_M_CTL_TRUNC 0x20
+#define MW_M_FILES_TRUNC 0x40
+
+/*
+ * A message header as the caller laid it out (struct user_msghdr, or compat_msghdr when the
+ * record is MW_EV_COMPAT), followed by copies of what it points to. Each part is padded to 8.
+ *   raw header (hdr_len) | name (name_len) | iovec array (iov_len) | control (ctl_len) |
+ *   resolved files (files_len: struct mw_file entries)
+ */
+struct mw_msg {
+    __u16 hdr_len;
+    __u16 name_len;
+    __u16 iov_len;
+    __u16 ctl_len;
+    __u16 files_len;
+    __u8 status;   /* MW_M_* */
+    __u8 nfiles;
+    __u32 size;    /* this struct and all parts, padded: where the next item starts */
+};
+
+struct mw_mmsg {
+    __u32 count;   /* entries that follow */
+    __u32 status;  /* MW_S_TRUNC when vlen was larger */
+};
+
+struct mw_mmsg_entry {
+    __u32 msg_len; /* the entry's msg_len field as read */
+    __u32 status;  /* MW_S_FAULT when the entry could not be read */
+};
+
+/* What a passed descriptor refers to, resolved in the sender's descriptor table. */
+enum mw_file_type {
+    MW_FILE_NONE = 0,   /* not an open descriptor */
+    MW_FILE_REGULAR = 1,/* anything with a path: regular file, directory, device, FIFO on disk */
+    MW_FILE_SOCKET = 2,
+    MW_FILE_PIPE = 3,
+    MW_FILE_ANON = 4,   /* anon_inode: eventfd, epoll, timerfd, bpf, ... */
+    MW_FILE_OTHER = 5,
+};
+
+/* mw_file.status bits (also for the EXE block's path) */
+#define MW_F_TRUNC 0x1    /* path cut: too deep or too long */
+#define MW_F_DELETED 0x2  /* the dentry is unlinked (memfd, deleted file) */
+#define MW_F_FAULT 0x4
+
+/*
+ * One resolved descriptor. `path_len` bytes of path follow, padded to 8: components from the
+ * file up to the root, each as one length byte and that many name bytes (no separators). For
+ * sockets and pipes the path is empty and `ino` identifies the object; for anon inodes it is
+ * the single component the kernel names it by ("[eventfd]").
+ */
+struct mw_file {
+    __s32 fd;
+    __u8 type;      /* enum mw_file_type */
+    __u8 status;    /* MW_F_* */
+    __u16 path_len;
+    __u64 ino;
+};
+
+/* The exe block payload is struct mw_path followed by the encoded path. */
+struct mw_path {
+    __u16 path_len;
+    __u8 status;    /* MW_F_* */
+    __u8 pad[5];
+};
+
+/* ---- per-CPU counters (PERCPU_ARRAY "mw_stats", one element) ---- */
+struct mw_stats {
+    __u64 events;        /* records submitted */
+    __u64 drop_ring;     /* records lost: the ring buffer was full */
+    __u64 drop_storage;  /* records lost: no per-task buffer (allocation failed or busy) */
+    __u64 truncated;     /* records submitted with MW_EV_TRUNC */
+    __u64 faults;        /* blocks with MW_S_FAULT */
+    __u64 lost_exit;     /* a syscall exit without its entry half (started before attach) */
+    __u64 socketcall;    /* ia32 socketcall calls demultiplexed */
+    __u64 pad;
+};
+
+/* ---- the layouts both compilers must agree on ---- */
+#define MW_ASSERT_SIZE(T, N) _Static_assert(sizeof(T) == (N), #T " size")
+#define MW_ASSERT_OFF(T, F, N) _Static_assert(__builtin_offsetof(T, F) == (N), #T "." #F " offset")
+MW_ASSERT_SIZE(struct mw_syscall_cfg, 28);
+MW_ASSERT_SIZE(struct mw_event_hdr, MW_HDR_SIZE);
+MW_ASSERT_OFF(struct mw_event_hdr, size, 8);
+MW_ASSERT_OFF(struct mw_event_hdr, ts_enter, 16);
+MW_ASSERT_OFF(struct mw_event_hdr, ret, 32);
+MW_ASSERT_OFF(struct mw_event_hdr, pid, 40);
+MW_ASSERT_OFF(struct mw_event_hdr, cgroup, 64);
+MW_ASSERT_OFF(struct mw_event_hdr, mntns, 72);
+MW_ASSERT_OFF(struct mw_event_hdr, args, 80);
+MW_ASSERT_OFF(struct mw_event_hdr, comm, 128);
+MW_ASSERT_SIZE(struct mw_block, 8);
+MW_ASSERT_SIZE(struct mw_msg, 16);
+MW_ASSERT_SIZE(struct mw_mmsg, 8);
+MW_ASSERT_SIZE(struct mw_mmsg_entry, 8);
+MW_ASSERT_SIZE(struct mw_file, 16);
+MW_ASSERT_SIZE(struct mw_path, 8);
+MW_ASSERT_SIZE(struct mw_stats, 64);
+MW_ASSERT_OFF(struct mw_config, x64, 192);
+MW_ASSERT_SIZE(struct mw_config, 29760);
+
 #endif

@@ -1,0 +1,105 @@
+/*
+ * The process table behind mw.process() and mw.ancestors(): pid -> parent, uid, comm, exe and
+ * namespaces, fed by the engine from every event's process context. Shared by all sandboxes of
+ * the process and used from the single pipeline thread only. Open addressing, fixed size; when
+ * it fills up it is cleared and refills from the next events (lineage is best effort).
+ */
+#include "sandbox_internal.h"
+#include <string.h>
+
+#define MW_PT_SIZE 16384          /* power of two */
+#define MW_PT_MAX_LOAD (MW_PT_SIZE * 3 / 4)
+#define MW_PT_COMM 16
+#define MW_PT_EXE 192
+
+typedef struct mw_proc {
+    int32_t pid;                  /* 0 = empty slot, -1 = deleted */
+    int32_t ppid;
+    uint32_t uid;
+    uint8_t comm_len, exe_len;
+    char comm[MW_PT_COMM];
+    char exe[MW_PT_EXE];
+    uint64_t mntns, pidns;
+} mw_proc;
+
+static mw_proc table[MW_PT_SIZE];
+static size_t used;
+
+static inline size_t slot_of(int32_t pid) { return ((uint32_t)pid * 2654435761u) & (MW_PT_SIZE - 1); }
+
+static mw_proc *find(int32_t pid) {
+    for (size_t i = slot_of(pid), n = 0; n < MW_PT_SIZE; i = (i + 1) & (MW_PT_SIZE - 1), n++) {
+        if (table[i].pid == pid) return &table[i];
+        if (table[i].pid == 0) return NULL;
+    }
+    return NULL;
+}
+
+void mw_proctable_clear(void) { memset(table, 0, sizeof table); used = 0; }
+
+int mw_proctable_put(int32_t pid, int32_t ppid, uint32_t uid, const char *comm, size_t comm_len,
+                     const char *exe, size_t exe_len, uint64_t mntns, uint64_t pidns) {
+    if (pid <= 0) return 0;
+    if (comm_len > MW_PT_COMM) comm_len = MW_PT_COMM;
+    if (exe_len > MW_PT_EXE) exe_len = MW_PT_EXE;   /* long paths keep their head */
+    mw_proc *p = find(pid);
+    if (p && p->ppid == ppid && p->uid == uid && p->comm_len == comm_len && p->exe_len == exe_len &&
+        p->mntns == mntns && p->pidns == pidns && memcmp(p->comm, comm, comm_len) == 0 &&
+        memcmp(p->exe, exe, exe_len) == 0) return 0;   /* unchanged: the common case */
+    if (!p) {
+        if (used >= MW_PT_MAX_LOAD) mw_proctable_clear();
+        size_t i = slot_of(pid);
+        while (table[i].pid > 0) i = (i + 1) & (MW_PT_SIZE - 1);
+        p = &table[i];
+        used++;
+    }
+    p->pid = pid; p->ppid = ppid; p->uid = uid; p->mntns = mntns; p->pidns = pidns;
+    p->comm_len = (uint8_t)comm_len; memcpy(p->comm, comm, comm_len);
+    p->exe_len = (uint8_t)exe_len; memcpy(p->exe, exe, exe_len);
+    return 1;
+}
+
+void mw_proctable_remove(int32_t pid) {
+    mw_proc *p = find(pid);
+    if (p) p->pid = -1;   /* tombstone keeps probe chains intact */
+}
+
+static void push_proc(lua_State *L, const mw_proc *p) {
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, p->pid); lua_setfield(L, -2, "pid");
+    lua_pushinteger(L, p->ppid); lua_setfield(L, -2, "ppid");
+    lua_pushinteger(L, p->uid); lua_setfield(L, -2, "uid");
+    lua_pushlstring(L, p->comm, p->comm_len); lua_setfield(L, -2, "comm");
+    lua_pushlstring(L, p->exe, p->exe_len); lua_setfield(L, -2, "exe");
+    lua_pushinteger(L, (lua_Integer)p->mntns); lua_setfield(L, -2, "mntns");
+    lua_pushinteger(L, (lua_Integer)p->pidns); lua_setfield(L, -2, "pidns");
+}
+
+/* mw.process(pid) -> {pid, ppid, uid, comm, exe, mntns, pidns} or nil */
+int mw_lua_process(lua_State *L) {
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    const mw_proc *p = pid > 0 && pid <= INT32_MAX ? find((int32_t)pid) : NULL;
+    if (!p) { lua_pushnil(L); return 1; }
+    push_proc(L, p);
+    return 1;
+}
+
+/* mw.ancestors(pid [, max]) -> list of process tables, parent first; stops at unknown pids,
+ * pid 1 or a loop. */
+int mw_lua_ancestors(lua_State *L) {
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    lua_Integer max = luaL_optinteger(L, 2, 16);
+    if (max > 64) max = 64;
+    lua_createtable(L, (int)(max < 8 ? max : 8), 0);
+    const mw_proc *p = pid > 0 && pid <= INT32_MAX ? find((int32_t)pid) : NULL;
+    int n = 0;
+    while (p && n < max && p->ppid > 0 && p->ppid != p->pid) {
+        const mw_proc *parent = find(p->ppid);
+        if (!parent) break;
+        push_proc(L, parent);
+        lua_rawseti(L, -2, ++n);
+        if (parent->pid == 1) break;
+        p = parent;
+    }
+    return 1;
+}
