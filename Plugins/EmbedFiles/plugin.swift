@@ -37,7 +37,8 @@ struct EmbedFiles: BuildToolPlugin {
     /// Every file under `dir`, and the folders themselves: a folder's timestamp changes when a
     /// file is added or removed, so new signatures are picked up without touching anything else.
     private func files(under dir: URL) -> [URL] {
-        guard let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey, .isDirectoryKey]) else { return [] }
+        guard FileManager.default.fileExists(atPath: dir.path),
+              let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey, .isDirectoryKey]) else { return [] }
         var urls: [URL] = [dir]
         for case let url as URL in e {
             let v = try? url.resourceValues(forKeys: [.isRegularFileKey, .isDirectoryKey])

@@ -32,6 +32,21 @@ final class BundledSignatureTests: XCTestCase {
         XCTAssertEqual(Set(toctou.events.map(\.name)), Set(expected))
     }
 
+    func testCompatSignatureSelectsEverySyscall() throws {
+        let sigs = try Signature.loadAll(SignatureLoader.bundledSources)
+        let compat = try XCTUnwrap(sigs.first { $0.info.id == "MW-3001" })
+        XCTAssertEqual(Set(compat.events.map(\.name)), Set(Catalogue.events.filter(\.isSyscall).map(\.name)))
+    }
+
+    func testEveryBundledSignatureHasMetadataForTuning() throws {
+        for sig in try Signature.loadAll(SignatureLoader.bundledSources) {
+            XCTAssertGreaterThan(sig.info.description.count, 200, "\(sig.info.id) description should explain tuning and false positives")
+            let words = sig.info.description.lowercased().split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+            XCTAssertTrue(words.contains("false positive"), "\(sig.info.id) names its known false positives")
+            XCTAssertFalse(sig.info.tags.isEmpty, sig.info.id)
+        }
+    }
+
     func testAFailingCaseIsReported() throws {
         let source = signatureSource(body: "report{ message = 'always' }")
         let tests = try SignatureTestFile.parse(path: "t.test.json", text: """

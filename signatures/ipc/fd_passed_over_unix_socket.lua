@@ -6,10 +6,11 @@ return {
   description = [[
 A successful sendmsg/sendmmsg carried an SCM_RIGHTS control message: the receiver gets its
 own descriptor for the sender's open file, socket or pipe, with whatever access the sender
-had. Many programs do this legitimately (systemd socket activation, container runtimes,
-Wayland/X11 compositors, D-Bus, privilege-separated daemons), so this is informational on its
-own; it becomes interesting when the object is sensitive or the receiver is less privileged.
-Tuning: allow-list the sending programs you expect (data.comm, data.exe).]],
+had. This is an inventory signal, low on its own; MW-1002 and MW-1003 raise the cases that
+matter (a sensitive object, a privilege boundary). Known false positives: many programs pass
+descriptors legitimately (systemd socket activation, container runtimes, Wayland/X11
+compositors, D-Bus, privilege-separated daemons). Tuning: allow-list the sending programs you
+expect (data.comm, data.exe).]],
   severity = "low",
   tags = { "ipc", "fd-passing" },
   events = { "sendmsg", "sendmmsg" },

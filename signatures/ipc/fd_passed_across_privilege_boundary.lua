@@ -1,0 +1,98 @@
+-- The sender and the receiver of an SCM_RIGHTS message differ in uid, mount or pid namespace.
+-- Pairs each send with the receive that took the same objects (by inode where the probe resolved
+-- them, otherwise by count and order), whichever of the two events arrives first.
+local WINDOW_NS = 10 * 1000000000   -- pending halves older than this are dropped
+local MAX_PENDING = 256
+
+local function side(event, files, fds)
+  local p = event.process
+  local inos = {}
+  for _, f in ipairs(files) do if f.ino then inos[#inos + 1] = f.ino end end
+  return { time = event.time, pid = p.pid, uid = p.uid, mntns = p.mntns, pidns = p.pidns, comm = p.comm,
+           exe = p.exe, container = p.container, count = #fds, fds = fds, files = files, inos = inos }
+end
+
+local function share_inode(a, b)
+  for _, x in ipairs(a.inos) do
+    for _, y in ipairs(b.inos) do if x == y then return true end end
+  end
+  return false
+end
+
+-- Finds and removes the pending half that pairs with `half`.
+local function take(list, half, now)
+  local by_count
+  for i = #list, 1, -1 do
+    local c = list[i]
+    if now - c.time > WINDOW_NS then
+      table.remove(list, i)
+    elseif #half.inos > 0 and #c.inos > 0 then
+      if share_inode(c, half) then table.remove(list, i) return c end
+    elseif c.count == half.count and c.pid ~= half.pid then
+      by_count = i   -- keep scanning backwards: the oldest match wins
+    end
+  end
+  if by_count then return table.remove(list, by_count) end
+  return nil
+end
+
+local function put(list, half)
+  if #list >= MAX_PENDING then table.remove(list, 1) end
+  list[#list + 1] = half
+end
+
+local function differs(s, r)
+  local what = {}
+  if s.uid ~= r.uid then what[#what + 1] = "uid" end
+  if s.mntns ~= r.mntns and s.mntns ~= 0 and r.mntns ~= 0 then what[#what + 1] = "mount namespace" end
+  if s.pidns ~= r.pidns and s.pidns ~= 0 and r.pidns ~= 0 then what[#what + 1] = "pid namespace" end
+  return what
+end
+
+return {
+  id = "MW-1003",
+  version = "1.0.0",
+  name = "Descriptor passed across a privilege boundary",
+  description = [[
+A descriptor sent with SCM_RIGHTS was received by a process with a different uid, or in a
+different mount or pid namespace, than the sender's. Whatever the sender could reach (a host
+file, a socket outside the container, a privileged device) is now reachable on the other side
+of the boundary without any open() there: a known container-escape and privilege-separation
+bypass shape. Sends and receives are paired by the inode of the passed objects when the probe
+resolved them, otherwise by descriptor count and arrival order within 10 seconds. Known false
+positives: container runtimes and systemd handing sockets into containers or services they
+start (containerd-shim, conmon, systemd socket activation); D-Bus brokers. Tuning: allow-list
+the sender's exe together with the receiver's container or uid.]],
+  severity = "high",
+  tags = { "ipc", "fd-passing", "container-escape", "privilege-escalation" },
+  mitre = { tactic = "privilege-escalation", technique = "T1611" },
+  events = { "sendmsg", "sendmmsg", "recvmsg", "recvmmsg", "recvmmsg_time32" },
+  filter = { success = true, control = "SCM_RIGHTS" },
+
+  on_event = function(event, state)
+    state.sends = state.sends or {}
+    state.recvs = state.recvs or {}
+    local fds, files = mw.passed_fds(event)
+    if #fds == 0 then return end
+    local half = side(event, files, fds)
+    local sender, receiver
+    if event.name == "sendmsg" or event.name == "sendmmsg" then
+      local r = take(state.recvs, half, event.time)
+      if not r then put(state.sends, half) return end
+      sender, receiver = half, r
+    else
+      local s = take(state.sends, half, event.time)
+      if not s then put(state.recvs, half) return end
+      sender, receiver = s, half
+    end
+    if sender.pid == receiver.pid then return end
+    local what = differs(sender, receiver)
+    if #what == 0 then return end
+    report{
+      message = string.format("%s (pid %d, uid %d) passed %d descriptor(s) to %s (pid %d, uid %d) across %s",
+                              sender.comm, sender.pid, sender.uid, sender.count, receiver.comm, receiver.pid,
+                              receiver.uid, table.concat(what, ", ")),
+      data = { boundary = what, sender = sender, receiver = receiver },
+    }
+  end,
+}
