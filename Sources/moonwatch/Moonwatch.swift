@@ -11,5 +11,5 @@ struct Moonwatch: ParsableCommand {
               moonwatch events describe sendmsg         what an event carries, with argument tags
               moonwatch signatures test                 run the signatures' test cases
             """,
-        subcommands: [Replay.self, Events.self, Signatures.self])
+        subcommands: [Run.self, Capture.self, Replay.self, Events.self, Signatures.self])
 }

@@ -136,7 +136,9 @@ struct mw_event_hdr {
     __u32 ppid;
     __u32 uid;
     __u32 gid;
-    __u32 cpu;
+    __u16 cpu;
+    __u8 bits;       /* the process's own word size from its code segment: 64, 32, 0 unknown */
+    __u8 pad0;
     __u64 cgroup;    /* cgroup v2 id */
     __u32 mntns;     /* mount namespace inode number */
     __u32 pidns;     /* pid namespace inode number */
@@ -265,6 +267,7 @@ MW_ASSERT_OFF(struct mw_event_hdr, size, 8);
 MW_ASSERT_OFF(struct mw_event_hdr, ts_enter, 16);
 MW_ASSERT_OFF(struct mw_event_hdr, ret, 32);
 MW_ASSERT_OFF(struct mw_event_hdr, pid, 40);
+MW_ASSERT_OFF(struct mw_event_hdr, bits, 62);
 MW_ASSERT_OFF(struct mw_event_hdr, cgroup, 64);
 MW_ASSERT_OFF(struct mw_event_hdr, mntns, 72);
 MW_ASSERT_OFF(struct mw_event_hdr, args, 80);

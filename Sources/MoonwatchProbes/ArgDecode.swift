@@ -1,0 +1,264 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMoonwatchWire
+import MoonwatchCore
+
+/// Decoders from the raw user-ABI bytes the probes copy to the `Value` shapes of the catalogue
+/// (the Lua and JSON view). Keys are shared static arrays so an object costs one allocation.
+enum ArgDecode {
+    // MARK: keys, in the documented order
+
+    static let inetKeys = ["family", "addr", "port"]
+    static let unixKeys = ["family", "path"]
+    static let abstractKeys = ["family", "path", "abstract"]
+    static let familyKeys = ["family"]
+    static let msgKeys = ["name", "iov", "iovlen", "bytes", "controllen", "control", "flags"]
+    static let rightsKeys = ["level", "type", "fds", "files"]
+    static let rightsNoFilesKeys = ["level", "type", "fds"]
+    static let credKeys = ["level", "type", "cred"]
+    static let credFieldKeys = ["pid", "uid", "gid"]
+    static let otherCmsgKeys = ["level", "type", "len"]
+    static let fileKeys = ["fd", "type", "path"]
+    static let mmsgKeys = ["msg", "len"]
+    static let timespecKeys = ["sec", "nsec"]
+
+    @inline(__always) static func object(_ keys: [String], _ values: [Value]) -> Value {
+        var f = Value.Fields()
+        f.keys = keys
+        f.values = values
+        return .object(f)
+    }
+
+    // MARK: sockaddr
+
+    static let AF_UNIX: UInt16 = 1, AF_INET: UInt16 = 2, AF_INET6: UInt16 = 10
+
+    /// `struct sockaddr` of `b.count` bytes (the length the caller or the kernel gave).
+    static func sockaddr(_ b: WireBytes) -> Value {
+        guard let family = b.u16(0) else { return .null }
+        switch family {
+        case AF_INET:
+            guard let port = b.u16be(2), b.has(4, 4) else { return object(familyKeys, [.string("AF_INET")]) }
+            return object(inetKeys, [.string("AF_INET"), .string(ntop(Int32(AF_INET), b, 4, 4)), .int(Int64(port))])
+        case AF_INET6:
+            guard let port = b.u16be(2), b.has(8, 16) else { return object(familyKeys, [.string("AF_INET6")]) }
+            return object(inetKeys, [.string("AF_INET6"), .string(ntop(Int32(AF_INET6), b, 8, 16)), .int(Int64(port))])
+        case AF_UNIX:
+            let n = b.count - 2
+            if n <= 0 { return object(unixKeys, [.string("AF_UNIX"), .string("")]) }
+            if b.u8(2) == 0 {
+                // Abstract: the name is every byte after the leading NUL, up to the length.
+                return object(abstractKeys, [.string("AF_UNIX"), .string("@" + b.string(3, n - 1)), .bool(true)])
+            }
+            return object(unixKeys, [.string("AF_UNIX"), .string(b.cString(2, max: n))])
+        default:
+            return object(familyKeys, [.int(Int64(family))])
+        }
+    }
+
+    private static func ntop(_ af: Int32, _ b: WireBytes, _ o: Int, _ n: Int) -> String {
+        var out = [CChar](repeating: 0, count: 64)
+        let ok = b.raw.baseAddress.map { base in inet_ntop(af, base + o, &out, 64) != nil } ?? false
+        guard ok else { return "" }
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: paths and passed descriptors
+
+    /// An encoded path (components leaf first, each one length byte and the name) as "/a/b".
+    static func path(_ b: WireBytes) -> String {
+        var parts: [(Int, Int)] = []
+        var o = 0
+        while o < b.count, parts.count < 64 {
+            let n = Int(b.raw[o])
+            guard b.has(o + 1, n) else { break }
+            parts.append((o + 1, n))
+            o += 1 + n
+        }
+        if parts.isEmpty { return "/" }
+        var s = ""
+        for (start, n) in parts.reversed() {
+            s += "/"
+            s += b.string(start, n)
+        }
+        return s
+    }
+
+    struct PassedFile {
+        var fd: Int32
+        var value: Value
+    }
+
+    /// The resolved-files region of a struct mw_msg: struct mw_file entries.
+    static func files(_ b: WireBytes, count: Int) -> [PassedFile] {
+        var out: [PassedFile] = []
+        var o = 0
+        let fileSize = MemoryLayout<mw_file>.size
+        while out.count < count, let fd = b.i32(o), let type = b.u8(o + 4), let status = b.u8(o + 5),
+              let plen = b.u16(o + 6), let ino = b.u64(o + 8) {
+            guard let pb = b.slice(o + fileSize, Int(plen)) else { break }
+            let kind: String
+            var path: String
+            switch UInt32(type) {
+            case MW_FILE_REGULAR.rawValue:
+                kind = "file"
+                path = Self.path(pb)
+                if UInt32(status) & UInt32(MW_F_DELETED) != 0 { path += " (deleted)" }
+            case MW_FILE_SOCKET.rawValue:
+                kind = "socket"; path = "socket:[\(ino)]"
+            case MW_FILE_PIPE.rawValue:
+                kind = "pipe"; path = plen > 0 ? Self.path(pb) : "pipe:[\(ino)]"
+            case MW_FILE_ANON.rawValue:
+                kind = "anon_inode"
+                let p = Self.path(pb)
+                path = "anon_inode:" + (p.hasPrefix("/") ? String(p.dropFirst()) : p)
+            default:
+                kind = "other"; path = ""
+            }
+            out.append(PassedFile(fd: fd, value: object(fileKeys, [.int(Int64(fd)), .string(kind), .string(path)])))
+            o += fileSize + round8(Int(plen))
+        }
+        return out
+    }
+
+    // MARK: msghdr
+
+    /// A struct mw_msg at the start of `b`. Returns the value and the bytes it used, or nil when
+    /// the header itself was not captured or the blob is malformed.
+    static func msghdr(_ b: WireBytes, compat: Bool) -> (value: Value?, size: Int)? {
+        guard let hdrLen = b.u16(0), let nameLen = b.u16(2), let iovLen = b.u16(4), let ctlLen = b.u16(6),
+              let filesLen = b.u16(8), let nfiles = b.u8(11), let size32 = b.u32(12) else { return nil }
+        let size = Int(size32)
+        guard size >= MemoryLayout<mw_msg>.size, size <= b.count else { return nil }
+        if hdrLen == 0 { return (nil, size) }  // the header could not be read
+        var q = MemoryLayout<mw_msg>.size
+        guard let h = b.slice(q, Int(hdrLen)) else { return nil }
+        q += round8(Int(hdrLen))
+        let nameB = b.slice(q, Int(nameLen)); q += round8(Int(nameLen))
+        let iovB = b.slice(q, Int(iovLen)); q += round8(Int(iovLen))
+        let ctlB = b.slice(q, Int(ctlLen)); q += round8(Int(ctlLen))
+        let filesB = b.slice(q, Int(filesLen))
+        guard q <= size, nameB != nil, iovB != nil, ctlB != nil, filesB != nil else { return nil }
+
+        let namePtr, iovlen, controllen: UInt64
+        let namelen: Int32
+        let flags: UInt32
+        if compat {
+            guard let np = h.u32(0), let nl = h.i32(4), let il = h.u32(12), let cl = h.u32(20), let fl = h.u32(24) else { return nil }
+            namePtr = UInt64(np); namelen = nl; iovlen = UInt64(il); controllen = UInt64(cl); flags = fl
+        } else {
+            guard let np = h.u64(0), let nl = h.i32(8), let il = h.u64(24), let cl = h.u64(40), let fl = h.u32(48) else { return nil }
+            namePtr = np; namelen = nl; iovlen = il; controllen = cl; flags = fl
+        }
+
+        let name: Value = (namePtr != 0 && namelen > 0 && nameLen > 0) ? sockaddr(nameB!) : .null
+
+        var iov: [Value] = []
+        var total: UInt64 = 0
+        let stride = compat ? 8 : 16
+        let n = Int(iovLen) / stride
+        iov.reserveCapacity(n)
+        for i in 0..<n {
+            let l: UInt64 = compat ? UInt64(iovB!.u32(i * 8 + 4) ?? 0) : (iovB!.u64(i * 16 + 8) ?? 0)
+            total &+= l
+            iov.append(.unsigned(l))
+        }
+
+        let files = nfiles > 0 ? Self.files(filesB!, count: Int(nfiles)) : []
+        let control = cmsgs(ctlB!, compat: compat, files: files)
+
+        let v = object(msgKeys, [name, .array(iov), .unsigned(iovlen), .unsigned(total), .unsigned(controllen),
+                                 .array(control), .int(Int64(Int32(bitPattern: flags)))])
+        return (v, size)
+    }
+
+    /// Control messages, walked with the ABI's header size and alignment.
+    static func cmsgs(_ b: WireBytes, compat: Bool, files: [PassedFile]) -> [Value] {
+        if b.count == 0 { return [] }
+        let hsz = compat ? 12 : 16
+        var out: [Value] = []
+        var o = 0, nextFile = 0
+        while o + hsz <= b.count, out.count < 64 {
+            let len: UInt64 = compat ? UInt64(b.u32(o) ?? 0) : (b.u64(o) ?? 0)
+            guard let level = b.i32(o + (compat ? 4 : 8)), let type = b.i32(o + (compat ? 8 : 12)) else { break }
+            if len < UInt64(hsz) { break }
+            let end = len > UInt64(b.count - o) ? b.count : o + Int(len)
+            let dataStart = o + hsz
+            if level == 1 && type == 1 {
+                var fds: [Value] = []
+                var fileVals: [Value] = []
+                var p = dataStart
+                while p + 4 <= end, let fd = b.i32(p) {
+                    fds.append(.int(Int64(fd)))
+                    if nextFile < files.count, files[nextFile].fd == fd {
+                        fileVals.append(files[nextFile].value)
+                        nextFile += 1
+                    }
+                    p += 4
+                }
+                out.append(fileVals.isEmpty
+                    ? object(rightsNoFilesKeys, [.string("SOL_SOCKET"), .string("SCM_RIGHTS"), .array(fds)])
+                    : object(rightsKeys, [.string("SOL_SOCKET"), .string("SCM_RIGHTS"), .array(fds), .array(fileVals)]))
+            } else if level == 1 && type == 2, end - dataStart >= 12,
+                      let pid = b.i32(dataStart), let uid = b.u32(dataStart + 4), let gid = b.u32(dataStart + 8) {
+                out.append(object(credKeys, [.string("SOL_SOCKET"), .string("SCM_CREDENTIALS"),
+                                             object(credFieldKeys, [.int(Int64(pid)), .int(Int64(uid)), .int(Int64(gid))])]))
+            } else {
+                out.append(object(otherCmsgKeys, [.int(Int64(level)), .int(Int64(type)), .unsigned(len)]))
+            }
+            let step = compat ? round4(Int(clamping: len)) : round8(Int(clamping: len))
+            if step <= 0 { break }
+            o += step
+        }
+        return out
+    }
+
+    /// struct mw_mmsg and its entries.
+    static func mmsghdrs(_ b: WireBytes, compat: Bool) -> Value? {
+        guard let count = b.u32(0) else { return nil }
+        var out: [Value] = []
+        out.reserveCapacity(Int(min(count, 64)))
+        var o = MemoryLayout<mw_mmsg>.size
+        for _ in 0..<min(count, 1024) {
+            guard let len = b.u32(o), b.has(o, 8), let rest = b.slice(o + 8, b.count - o - 8),
+                  let (msg, size) = msghdr(rest, compat: compat) else { break }
+            out.append(object(mmsgKeys, [msg ?? .null, .unsigned(UInt64(len))]))
+            o += 8 + size
+        }
+        return .array(out)
+    }
+
+    // MARK: small ones
+
+    static func argv(_ b: WireBytes) -> Value {
+        var out: [Value] = []
+        var start = 0
+        for i in 0..<b.count where b.raw[i] == 0 {
+            out.append(.string(b.string(start, i - start)))
+            start = i + 1
+        }
+        if start < b.count { out.append(.string(b.string(start, b.count - start))) } // cut mid-string
+        return .array(out)
+    }
+
+    static func timespec(_ b: WireBytes) -> Value? {
+        guard let s = b.i64(0), let ns = b.i64(8) else { return nil }
+        return object(timespecKeys, [.int(s), .int(ns)])
+    }
+
+    static func timespec32(_ b: WireBytes) -> Value? {
+        guard let s = b.i32(0), let ns = b.i32(4) else { return nil }
+        return object(timespecKeys, [.int(Int64(s)), .int(Int64(ns))])
+    }
+
+    static func fdPair(_ b: WireBytes) -> Value? {
+        guard let a = b.i32(0), let c = b.i32(4) else { return nil }
+        return .array([.int(Int64(a)), .int(Int64(c))])
+    }
+
+    static func intRef(_ b: WireBytes) -> Value? {
+        guard let v = b.u32(0) else { return nil }
+        return .int(Int64(v))
+    }
+}

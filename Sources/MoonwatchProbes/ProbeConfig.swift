@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMoonwatchWire
+import MoonwatchCore
+
+/// What to capture and from whom. Everything here is enforced in the kernel.
+public struct LiveOptions: Sendable {
+    /// Event kinds to emit; nothing else leaves the kernel.
+    public var kinds: Set<EventKind>
+    /// Only these processes and their descendants (followed through forks).
+    public var pids: [Int32] = []
+    /// Only tasks whose comm is one of these (at most 8, 15 bytes each).
+    public var comms: [String] = []
+    /// Only these real uids (at most 8).
+    public var uids: [UInt32] = []
+    /// Ring buffer size in bytes (a power of two, at least one page).
+    public var ringBytes: Int = 16 << 20
+    /// How long the reader sleeps between drains when the kernel does not wake it, ms.
+    public var pollMilliseconds: Int32 = 25
+    /// Events handed to the engine at once, at most.
+    public var batchSize: Int = 1024
+    /// Where a rejected program's verifier log goes; nil: $TMPDIR (or /tmp)/moonwatch-PID.verifier.log.
+    public var verifierLogPath: String?
+    /// Warnings while running (kernel drops); called from the reader thread.
+    public var warn: (@Sendable (String) -> Void)?
+    /// Only try this attach mode ("tp_btf" or "raw_tp"); nil tries tp_btf, then raw_tp.
+    public var forceMode: String?
+
+    public init(kinds: Set<EventKind>) { self.kinds = kinds }
+
+    /// Scope limits of the kernel filter.
+    public static let maxScopeValues = Int(MW_MAX_SCOPE)
+
+    func validate() throws(ProbeError) {
+        if comms.count > LiveOptions.maxScopeValues || uids.count > LiveOptions.maxScopeValues {
+            throw .system("at most \(LiveOptions.maxScopeValues) --comm and \(LiveOptions.maxScopeValues) --uid values")
+        }
+        for c in comms where c.utf8.count > 15 || c.isEmpty {
+            throw .system("--comm \"\(c)\": a comm is 1 to 15 bytes (the kernel truncates longer names)")
+        }
+        if ringBytes < 4096 || ringBytes & (ringBytes - 1) != 0 || ringBytes > 1 << 30 {
+            throw .system("ring buffer size \(ringBytes) must be a power of two between 4 KiB and 1 GiB")
+        }
+    }
+}
+
+/// ia32 socketcall(2) sub-calls and the catalogue event each one is reported as.
+enum SocketCall {
+    static let events: [Int: String] = [
+        1: "socket", 2: "bind", 3: "connect", 4: "listen", 5: "accept", 8: "socketpair",
+        9: "sendto", 10: "recvfrom", 11: "sendto", 12: "recvfrom", 16: "sendmsg", 17: "recvmsg",
+        18: "accept4", 19: "recvmmsg_time32", 20: "sendmmsg",
+    ]
+}
+
+/// Builds the kernel's read-only configuration (struct mw_config) from the catalogue.
+enum ProbeConfig {
+    static func wireType(_ t: ArgType) -> UInt8 {
+        let v: mw_type
+        switch t {
+        case .int: v = MW_T_INT
+        case .uint: v = MW_T_UINT
+        case .long: v = MW_T_LONG
+        case .ulong: v = MW_T_ULONG
+        case .pointer: v = MW_T_POINTER
+        case .string: v = MW_T_STRING
+        case .argv: v = MW_T_ARGV
+        case .sockaddr: v = MW_T_SOCKADDR
+        case .msghdr: v = MW_T_MSGHDR
+        case .mmsghdrs: v = MW_T_MMSGHDRS
+        case .timespec: v = MW_T_TIMESPEC
+        case .timespec32: v = MW_T_TIMESPEC32
+        case .fdPair: v = MW_T_FDPAIR
+        case .intRef: v = MW_T_INTREF
+        }
+        return UInt8(v.rawValue)
+    }
+
+    static func phaseBits(_ p: ReadPhase) -> UInt8 {
+        switch p {
+        case .entry: return UInt8(MW_P_ENTRY)
+        case .exit: return UInt8(MW_P_EXIT)
+        case .both: return UInt8(MW_P_ENTRY | MW_P_EXIT)
+        }
+    }
+
+    /// The table entry for one catalogue syscall.
+    static func entry(_ kind: EventKind) -> mw_syscall_cfg {
+        let spec = kind.spec
+        var c = mw_syscall_cfg()
+        c.kind = kind.rawValue
+        c.enabled = 1
+        c.nargs = UInt8(min(spec.args.count, Int(MW_MAX_ARGS)))
+        if spec.name == "execve" || spec.name == "execveat" { c.flags = UInt8(MW_CFG_EXEC) }
+        var types = [UInt8](repeating: 0, count: 6), phases = types, aux = [UInt8](repeating: UInt8(MW_NO_AUX), count: 6)
+        for (i, a) in spec.args.prefix(6).enumerated() {
+            types[i] = wireType(a.type)
+            phases[i] = phaseBits(a.read)
+            switch a.type {
+            case .sockaddr:
+                // The length is the argument named addrlen: a value, or a value-result pointer.
+                if let j = spec.argIndex("addrlen"), j < 6 {
+                    aux[i] = UInt8(j) | (spec.args[j].type == .intRef ? UInt8(MW_AUX_PTR) : 0)
+                }
+            case .mmsghdrs:
+                if let j = spec.argIndex("vlen"), j < 6 { aux[i] = UInt8(j) }
+            default: break
+            }
+        }
+        c.type = (types[0], types[1], types[2], types[3], types[4], types[5])
+        c.phase = (phases[0], phases[1], phases[2], phases[3], phases[4], phases[5])
+        c.aux = (aux[0], aux[1], aux[2], aux[3], aux[4], aux[5])
+        return c
+    }
+
+    /// Fills `buf` (the .rodata.mwcfg image) for `options`.
+    static func write(_ options: LiveOptions, selfTGID: Int32, into buf: UnsafeMutableRawBufferPointer) throws(ProbeError) {
+        guard buf.count == MemoryLayout<mw_config>.size else {
+            throw .objectMissing("configuration section is \(buf.count) bytes, this build expects \(MemoryLayout<mw_config>.size)")
+        }
+        buf.initializeMemory(as: UInt8.self, repeating: 0)
+        var head = mw_config_head()
+        head.version = UInt32(MW_WIRE_VERSION)
+        head.selfTGID = UInt32(bitPattern: selfTGID)
+        var filter: Int32 = 0
+        if !options.pids.isEmpty { filter |= MW_FILTER_PID }
+        if !options.comms.isEmpty { filter |= MW_FILTER_COMM }
+        if !options.uids.isEmpty { filter |= MW_FILTER_UID }
+        head.filter = UInt32(filter)
+        // Wake the reader early once an eighth of the ring is pending; timed polls do the rest.
+        head.wakeBytes = UInt32(options.ringBytes / 8)
+        let fork = Catalogue.kind(named: "process_fork"), exit = Catalogue.kind(named: "process_exit")
+        head.kindFork = fork.flatMap { options.kinds.contains($0) ? $0.rawValue : nil } ?? 0xffff
+        head.kindExit = exit.flatMap { options.kinds.contains($0) ? $0.rawValue : nil } ?? 0xffff
+        head.store(into: buf)
+
+        let uidsOff = MemoryLayout<mw_config>.offset(of: \mw_config.uids)!
+        buf.storeBytes(of: UInt32(options.uids.count), toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.n_uids)!, as: UInt32.self)
+        for (i, u) in options.uids.enumerated() { buf.storeBytes(of: u, toByteOffset: uidsOff + 4 * i, as: UInt32.self) }
+        buf.storeBytes(of: UInt32(options.comms.count), toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.n_comms)!, as: UInt32.self)
+        let commsOff = MemoryLayout<mw_config>.offset(of: \mw_config.comms)!
+        for (i, c) in options.comms.enumerated() {
+            for (j, b) in c.utf8.prefix(15).enumerated() { buf[commsOff + 16 * i + j] = b }
+        }
+
+        let stride = MemoryLayout<mw_syscall_cfg>.stride
+        let x64 = MemoryLayout<mw_config>.offset(of: \mw_config.x64)!
+        let ia32 = MemoryLayout<mw_config>.offset(of: \mw_config.ia32)!
+        let sock = MemoryLayout<mw_config>.offset(of: \mw_config.socketcall)!
+        let slots = Int(MW_NR_SLOTS)
+        var socketcallUsed = false
+        for kind in options.kinds where kind.spec.isSyscall {
+            let e = entry(kind)
+            if let n = kind.spec.x86_64Number, n >= 0, n < slots { buf.storeBytes(of: e, toByteOffset: x64 + n * stride, as: mw_syscall_cfg.self) }
+            if let n = kind.spec.ia32Number, n >= 0, n < slots { buf.storeBytes(of: e, toByteOffset: ia32 + n * stride, as: mw_syscall_cfg.self) }
+            for (call, name) in SocketCall.events where name == kind.name {
+                buf.storeBytes(of: e, toByteOffset: sock + call * stride, as: mw_syscall_cfg.self)
+                socketcallUsed = true
+            }
+        }
+        if socketcallUsed {
+            var sc = mw_syscall_cfg()
+            sc.enabled = 1
+            sc.nargs = 2
+            sc.flags = UInt8(MW_CFG_SOCKETCALL)
+            sc.aux = (0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+            buf.storeBytes(of: sc, toByteOffset: ia32 + Int(MW_IA32_SOCKETCALL) * stride, as: mw_syscall_cfg.self)
+        }
+    }
+}
+
+/// The scalar head of struct mw_config, written field by field at the C offsets.
+private struct mw_config_head {
+    var version: UInt32 = 0
+    var selfTGID: UInt32 = 0
+    var filter: UInt32 = 0
+    var wakeBytes: UInt32 = 0
+    var kindFork: UInt16 = 0xffff
+    var kindExit: UInt16 = 0xffff
+
+    func store(into buf: UnsafeMutableRawBufferPointer) {
+        buf.storeBytes(of: version, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.version)!, as: UInt32.self)
+        buf.storeBytes(of: selfTGID, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.self_tgid)!, as: UInt32.self)
+        buf.storeBytes(of: filter, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.filter)!, as: UInt32.self)
+        buf.storeBytes(of: wakeBytes, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.wake_bytes)!, as: UInt32.self)
+        buf.storeBytes(of: kindFork, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.kind_fork)!, as: UInt16.self)
+        buf.storeBytes(of: kindExit, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.kind_exit)!, as: UInt16.self)
+    }
+}

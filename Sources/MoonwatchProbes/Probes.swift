@@ -1,0 +1,211 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibbpf
+import CMoonwatchWire
+import MoonwatchCore
+
+/// Checks that live capture can work here before touching bpf(2), so the common problems get
+/// a precise message instead of a raw EPERM.
+public enum Preflight {
+    static let btfPath = "/sys/kernel/btf/vmlinux"
+    static let CAP_SYS_ADMIN = 21, CAP_PERFMON = 38, CAP_BPF = 39
+
+    /// Effective capability set, from /proc/self/status (read once at start, not per event).
+    static func effectiveCaps() -> UInt64 {
+        guard let text = try? FileSystem.readText("/proc/self/status") else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
+            return UInt64(line.dropFirst(7).trimmingCharacters(in: " \t"), radix: 16) ?? 0
+        }
+        return 0
+    }
+
+    public static func check() throws(ProbeError) {
+        let caps = effectiveCaps()
+        func has(_ c: Int) -> Bool { caps & (1 << UInt64(c)) != 0 }
+        if !(has(CAP_BPF) && has(CAP_PERFMON)) && !has(CAP_SYS_ADMIN) {
+            var missing: [String] = []
+            if !has(CAP_BPF) { missing.append("CAP_BPF") }
+            if !has(CAP_PERFMON) { missing.append("CAP_PERFMON") }
+            throw .notPermitted(euid: geteuid(), missing: missing)
+        }
+        if access(btfPath, R_OK) != 0 { throw .noBTF(path: btfPath) }
+    }
+}
+
+private extension Substring {
+    func trimmingCharacters(in set: String) -> Substring {
+        var s = self
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return s
+    }
+}
+
+/// The loaded and attached kernel side: the BPF object, its links, and the fds of its maps.
+final class Probes {
+    let object: BPFObject
+    let links: [BPFLink]
+    let eventsFD: Int32
+    let statsFD: Int32
+    let scopeFD: Int32
+    /// "tp_btf" or "raw_tp".
+    let mode: String
+    /// Why tp_btf was not used, when raw_tp was.
+    let fallbackReason: String?
+
+    static let modes = ["tp_btf", "raw_tp"]
+
+    private init(object: BPFObject, links: [BPFLink], mode: String, fallbackReason: String?) throws(BPFCallError) {
+        self.object = object
+        self.links = links
+        self.mode = mode
+        self.fallbackReason = fallbackReason
+        eventsFD = bpf_map__fd(try object.map("mw_events"))
+        statsFD = bpf_map__fd(try object.map("mw_stats"))
+        scopeFD = bpf_map__fd(try object.map("mw_scope"))
+    }
+
+    /// The compiled object embedded at build time.
+    static func embeddedImage() throws(ProbeError) -> [UInt8] {
+        guard let entry = EmbeddedBPF.files.first(where: { $0.path == "moonwatch.bpf.o" }) else {
+            throw .objectMissing("moonwatch.bpf.o is not embedded")
+        }
+        let bytes = Base64.decode(entry.base64)
+        guard bytes.count > 64, bytes[0] == 0x7f, bytes[1] == 0x45 else { throw .objectMissing("moonwatch.bpf.o is not an ELF object") }
+        return bytes
+    }
+
+    /// Opens, configures, loads and attaches, trying tp_btf first and raw_tp if tp_btf does not
+    /// load or attach here.
+    static func start(_ options: LiveOptions) throws(ProbeError) -> Probes {
+        try options.validate()
+        try Preflight.check()
+        LibbpfLog.install()
+        let image = try embeddedImage()
+        var failures: [(mode: String, error: ProbeError)] = []
+        for mode in options.forceMode.map({ [$0] }) ?? modes {
+            do throws(ProbeError) {
+                let fallback = failures.first.map { "\($0.mode): \($0.error.shortReason)" }
+                return try attempt(mode: mode, image: image, options: options, fallbackReason: fallback)
+            } catch {
+                failures.append((mode, error))
+                // Permission problems do not depend on the program type: stop here.
+                if case .refused = error { throw error }
+                if case .notPermitted = error { throw error }
+            }
+        }
+        // Prefer the raw_tp failure: it is the last resort, and its verifier log the useful one.
+        throw failures.last?.error ?? .system("no attach mode to try")
+    }
+
+    private static func attempt(mode: String, image: [UInt8], options: LiveOptions, fallbackReason: String?) throws(ProbeError) -> Probes {
+        let suffix = mode == "tp_btf" ? "_btf" : "_raw"
+        let object: BPFObject
+        do { object = try BPFObject(image: image, name: "moonwatch") } catch { throw .objectMissing(error.description) }
+
+        let syscalls = options.kinds.contains { $0.spec.isSyscall }
+        let scoped = !options.pids.isEmpty
+        let wantFork = scoped || options.kinds.contains { $0.name == "process_fork" }
+        let wantExit = scoped || options.kinds.contains { $0.name == "process_exit" }
+        var toAttach: [(String, OpaquePointer)] = []
+        do {
+            for (name, prog) in object.programs {
+                let base = name.hasSuffix(suffix) ? String(name.dropLast(suffix.count)) : nil
+                let needed: Bool
+                switch base {
+                case "mw_sys_enter", "mw_sys_exit": needed = syscalls
+                case "mw_fork": needed = wantFork
+                case "mw_exit": needed = wantExit
+                default: needed = false
+                }
+                try object.setAutoload(prog, needed)
+                if needed { toAttach.append((name, prog)) }
+            }
+            try object.setMaxEntries(try object.map("mw_events"), UInt32(options.ringBytes))
+            let cfg = try object.initialValue(try object.map(".rodata.mwcfg"))
+            try ProbeConfig.write(options, selfTGID: getpid(), into: cfg)
+        } catch let e as BPFCallError {
+            throw .objectMissing(e.description)
+        } catch let e as ProbeError {
+            throw e
+        } catch {
+            throw .system("\(error)")
+        }
+        if toAttach.isEmpty { throw .system("no events selected") }
+
+        _ = LibbpfLog.shared.take()
+        do {
+            try object.load()
+        } catch {
+            let libbpfText = LibbpfLog.shared.take()
+            if error.errno == EPERM { throw .refused("bpf_object__load: \(error)") }
+            let program = failedProgram(in: libbpfText) ?? "(unknown)"
+            let log = object.verifierLog
+            let path = saveLog(options: options, mode: mode, libbpf: libbpfText, verifier: log)
+            throw .verifierRejected(program: program, logPath: path, summary: summary(log: log, libbpf: libbpfText, error: error))
+        }
+
+        if scoped {
+            let fd: Int32
+            do { fd = bpf_map__fd(try object.map("mw_scope")) } catch { throw .objectMissing(error.description) }
+            for pid in options.pids {
+                do { try bpfMapUpdate(fd: fd, key: UInt32(bitPattern: pid), value: UInt8(1)) } catch {
+                    throw .system("cannot add pid \(pid) to the scope: \(error)")
+                }
+            }
+        }
+
+        var links: [BPFLink] = []
+        for (name, prog) in toAttach {
+            do { links.append(try BPFLink(prog, name: name)) } catch {
+                if error.errno == EPERM && mode == "raw_tp" { throw .refused("attaching \(name): \(error)") }
+                throw .attachFailed("\(mode): \(error)")
+            }
+        }
+        do { return try Probes(object: object, links: links, mode: mode, fallbackReason: fallbackReason) } catch {
+            throw .system(error.description)
+        }
+    }
+
+    /// "prog 'NAME': BPF program load failed" in libbpf's output.
+    static func failedProgram(in text: String) -> String? {
+        for line in text.split(separator: "\n") where line.contains("load failed") || line.contains("failed to load") {
+            // libbpf: prog 'mw_sys_enter_btf': BPF program load failed: ...
+            let parts = line.split(separator: "'", maxSplits: 2, omittingEmptySubsequences: false)
+            if parts.count == 3, parts[0].hasSuffix("prog ") { return String(parts[1]) }
+        }
+        return nil
+    }
+
+    /// The verifier's last words (the line before the "processed N insns" statistics).
+    static func summary(log: String, libbpf: String, error: BPFCallError) -> String {
+        let lines = log.split(separator: "\n").map(String.init)
+        if let i = lines.lastIndex(where: { $0.hasPrefix("processed ") }), i > 0 { return lines[i - 1] }
+        if let last = lines.last(where: { !$0.isEmpty }) { return last }
+        if let l = libbpf.split(separator: "\n").last(where: { $0.contains("libbpf:") }) { return String(l) }
+        return error.description
+    }
+
+    static func saveLog(options: LiveOptions, mode: String, libbpf: String, verifier: String) -> String? {
+        let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        let path = options.verifierLogPath ?? "\(dir)/moonwatch-\(getpid()).verifier.log"
+        var text = "moonwatch: eBPF load failure (\(mode) programs), kernel "
+        var u = utsname()
+        if uname(&u) == 0 { text += withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+        text += "\n\n== libbpf ==\n" + libbpf + "\n== verifier log ==\n" + verifier + "\n"
+        do { try FileSystem.write(path, Array(text.utf8)) } catch { return nil }
+        return path
+    }
+}
+
+extension ProbeError {
+    /// One line for "fell back from tp_btf because …".
+    var shortReason: String {
+        switch self {
+        case .verifierRejected(let program, _, let summary): return "\(program) rejected: \(summary)"
+        case .attachFailed(let s): return s
+        default: return description
+        }
+    }
+}

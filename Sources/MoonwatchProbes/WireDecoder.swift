@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMoonwatchWire
+import MoonwatchCore
+
+/// A record the decoder rejected; `category` is the skip reason in the stats.
+public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var category: String
+    public var detail: String
+    init(_ category: String, _ detail: String) { self.category = category; self.detail = detail }
+    public var description: String { "\(category): \(detail)" }
+}
+
+/// Decodes ring-buffer records (see moonwatch_wire.h) into catalogue events.
+///
+/// Every size, offset and index on the wire is checked before use: a record of the wrong size,
+/// an unknown kind, a block running past the end are errors the caller counts and skips.
+public struct WireDecoder {
+    /// What decoding one kind needs, computed once instead of copying the spec per event.
+    struct Plan {
+        var types: [ArgType]
+        var phases: [ReadPhase]
+        var nils: [Value?]
+        var hasTOCTOU: Bool
+    }
+
+    let plans: [Plan]
+    var exe = ExeCache()
+    var containers = ContainerResolver()
+    /// CLOCK_REALTIME - CLOCK_MONOTONIC, to turn kernel timestamps into epoch nanoseconds.
+    let clockOffset: Int64
+    private(set) var blocksSkipped: UInt64 = 0
+
+    public init(containerRoot: String? = nil) {
+        plans = Catalogue.events.map { spec in
+            Plan(types: spec.args.map(\.type), phases: spec.args.map(\.read),
+                 nils: [Value?](repeating: nil, count: spec.args.count),
+                 hasTOCTOU: spec.args.contains { $0.tags.contains(.TOCTOU) })
+        }
+        clockOffset = WireDecoder.realtimeMinusMonotonic()
+        if let containerRoot { containers = ContainerResolver(root: containerRoot) }
+    }
+
+    static func realtimeMinusMonotonic() -> Int64 {
+        var r = timespec(), m = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &m)
+        clock_gettime(CLOCK_REALTIME, &r)
+        return (Int64(r.tv_sec) - Int64(m.tv_sec)) * 1_000_000_000 + (Int64(r.tv_nsec) - Int64(m.tv_nsec))
+    }
+
+    public var exeProcReads: UInt64 { exe.procReads }
+
+    /// One record. `raw` is the record exactly as the ring buffer delivered it.
+    public mutating func decode(_ raw: UnsafeRawBufferPointer) throws(WireError) -> Event {
+        let hdrSize = Int(MW_HDR_SIZE)
+        guard raw.count >= hdrSize else { throw WireError("short record", "\(raw.count) bytes, header needs \(hdrSize)") }
+        let h = raw.loadUnaligned(as: mw_event_hdr.self)
+        guard h.version == UInt16(MW_WIRE_VERSION) else {
+            throw WireError("wire version", "record version \(h.version), this build reads \(MW_WIRE_VERSION)")
+        }
+        let size = Int(h.size)
+        guard size >= hdrSize, size <= raw.count else { throw WireError("bad size", "header says \(size) bytes, record has \(raw.count)") }
+        let kindIndex = Int(h.kind)
+        guard kindIndex < plans.count else { throw WireError("unknown kind", "kind \(kindIndex) is not in the catalogue") }
+        let kind = EventKind(rawValue: h.kind)
+        let plan = plans[kindIndex]
+        let compat = h.flags & UInt16(MW_EV_COMPAT) != 0
+        let b = WireBytes(UnsafeRawBufferPointer(rebasing: raw[0..<size]))
+
+        var args = plan.nils
+        var exitArgs = plan.nils
+        var exePath: String?
+        var sawExit = false
+
+        // Scalars come from the argument registers in the header.
+        let n = min(plan.types.count, Int(MW_MAX_ARGS))
+        withUnsafeBytes(of: h.args) { regs in
+            for i in 0..<n {
+                let r = regs.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+                switch plan.types[i] {
+                case .int: args[i] = .int(Int64(Int32(truncatingIfNeeded: r)))
+                case .uint: args[i] = .int(Int64(UInt32(truncatingIfNeeded: r)))
+                case .long: args[i] = .int(compat ? Int64(Int32(truncatingIfNeeded: r)) : Int64(bitPattern: r))
+                case .ulong: args[i] = .unsigned(compat ? UInt64(UInt32(truncatingIfNeeded: r)) : r)
+                case .pointer: args[i] = .unsigned(r)
+                default: break
+                }
+            }
+        }
+
+        // Blocks: what was read from memory.
+        var o = hdrSize
+        var seen = 0
+        while seen < Int(h.nblocks) {
+            seen += 1
+            guard let arg = b.u8(o), let phase = b.u8(o + 1), let type = b.u8(o + 2), let status = b.u8(o + 3),
+                  let len32 = b.u32(o + 4) else { throw WireError("bad block", "block \(seen) header past the record end") }
+            let len = Int(len32)
+            guard let payload = b.slice(o + 8, len) else { throw WireError("bad block", "block \(seen) payload past the record end") }
+            o += 8 + round8(len)
+
+            if arg == UInt8(MW_ARG_EXE) {
+                if let pathLen = payload.u16(0), let pb = payload.slice(8, Int(pathLen)) { exePath = ArgDecode.path(pb) }
+                continue
+            }
+            let i = Int(arg)
+            guard i < plan.types.count, type == ProbeConfig.wireType(plan.types[i]) else {
+                blocksSkipped += 1
+                continue
+            }
+            let value: Value?
+            if status & UInt8(MW_S_NULL) != 0 {
+                value = .null
+            } else if status & UInt8(MW_S_FAULT) != 0 && len == 0 {
+                value = nil  // not captured: the memory could not be read
+            } else {
+                value = decodeValue(plan.types[i], payload, compat: compat)
+            }
+            let isExit = phase == UInt8(MW_P_EXIT)
+            if isExit { sawExit = true }
+            // A TOCTOU argument's exit read goes to exitArgs; an exit-only argument is the value.
+            if isExit && plan.phases[i] == .both { exitArgs[i] = value } else { args[i] = value }
+        }
+
+        let pid = Int32(bitPattern: h.pid)
+        var p = ProcessContext()
+        p.pid = pid
+        p.tid = Int32(bitPattern: h.tid)
+        p.ppid = Int32(bitPattern: h.ppid)
+        p.uid = h.uid
+        p.gid = h.gid
+        p.comm = withUnsafeBytes(of: h.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let exePath {
+            exe.learn(pid: pid, path: exePath)
+            p.exe = exePath
+        } else {
+            p.exe = exe.path(pid: pid)
+        }
+        p.cgroup = h.cgroup
+        p.container = containers.container(cgroup: h.cgroup)
+        p.mntns = UInt64(h.mntns)
+        p.pidns = UInt64(h.pidns)
+        p.compat = compat
+        p.bits = h.bits
+
+        let time = UInt64(bitPattern: Int64(bitPattern: h.ts_enter) &+ clockOffset)
+        var e = Event(kind: kind, time: time, ret: h.ret, process: p, args: args, exitArgs: exitArgs)
+        if plan.hasTOCTOU && sawExit { e.computeChanged() }
+        if h.flags & UInt16(MW_EV_PROCESS) != 0, kind.name == "process_exit", p.pid == p.tid { exe.forget(pid: pid) }
+        return e
+    }
+
+    func decodeValue(_ type: ArgType, _ b: WireBytes, compat: Bool) -> Value? {
+        switch type {
+        case .string: return .string(b.cString())
+        case .argv: return ArgDecode.argv(b)
+        case .sockaddr: return b.count == 0 ? .null : ArgDecode.sockaddr(b)
+        case .msghdr: return ArgDecode.msghdr(b, compat: compat).flatMap { $0.value }
+        case .mmsghdrs: return ArgDecode.mmsghdrs(b, compat: compat)
+        case .timespec: return ArgDecode.timespec(b)
+        case .timespec32: return ArgDecode.timespec32(b)
+        case .fdPair: return ArgDecode.fdPair(b)
+        case .intRef: return ArgDecode.intRef(b)
+        case .int, .uint, .long, .ulong, .pointer: return nil
+        }
+    }
+}

@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import MoonwatchCapture
+import MoonwatchCore
+import MoonwatchEngine
+import MoonwatchProbes
+import Synchronization
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Live detection: kernel events through the signatures until stopped.",
+        discussion: """
+            Loads the eBPF probes (root, or CAP_BPF and CAP_PERFMON), captures exactly the events the \
+            loaded signatures select, and prints findings as they happen. Ctrl-C (SIGINT) or SIGTERM \
+            stops it: events already captured are processed, findings flushed, counters printed.
+            --events replaces the captured set; a leading + adds to it (--events +recvmsg,connect). \
+            --capture also writes every captured event to a file that `moonwatch replay` reads back.
+            """)
+
+    @OptionGroup var signatures: SignatureOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var live: LiveCaptureOptions
+
+    @Option(help: ArgumentHelp("Also write every captured event to this capture file (JSON lines).", valueName: "file"))
+    var capture: String?
+
+    func validate() throws { try live.check() }
+
+    func run() throws {
+        let sigs = try signatures.load()
+        let engine = Engine(signatures: sigs, sinks: [try output.sink()])
+        let kinds = try live.kinds(selected: Set(engine.selectedKinds))
+        let writer = try capture.map { p throws(SystemError) in try CaptureWriter(path: p) }
+        let source = try live.start(kinds)
+        var failure: Error?
+        do {
+            if let writer {
+                try engine.run(TeeSource(source, writer))
+                try writer.flush()
+            } else {
+                try engine.run(source)
+            }
+        } catch { failure = error }
+        report(engine.stats(source: source.stats), json: output.stats)
+        if let failure { throw failure }
+    }
+}
+
+/// Scope and duration options shared by `run` and `capture`.
+struct LiveCaptureOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("""
+        Comma-separated event names to capture (see `moonwatch events list`), or all. \
+        A leading + adds them to the default set instead of replacing it.
+        """, valueName: "list"))
+    var events: String?
+
+    @Option(name: .customLong("for"), help: ArgumentHelp("Stop after this long: 30s, 5m, 1h (default: until Ctrl-C).", valueName: "duration"))
+    var duration: String?
+
+    @Option(help: ArgumentHelp("Only this process and its children (repeatable).", valueName: "pid"))
+    var pid: [Int32] = []
+
+    @Option(help: ArgumentHelp("Only tasks with this comm, 15 bytes at most (repeatable, up to 8).", valueName: "name"))
+    var comm: [String] = []
+
+    @Option(help: ArgumentHelp("Only this uid (repeatable, up to 8).", valueName: "uid"))
+    var uid: [UInt32] = []
+
+    @Option(name: .customLong("ring-size"), help: ArgumentHelp("Kernel ring buffer size in MiB (a power of two).", valueName: "mib"))
+    var ringMiB: Int = 16
+
+    func check() throws {
+        if let duration { _ = try LiveCaptureOptions.seconds(duration) }
+        if let events { _ = try LiveCaptureOptions.parseEvents(events, base: []) }
+        if comm.count > LiveOptions.maxScopeValues { throw ValidationError("at most \(LiveOptions.maxScopeValues) --comm values") }
+        if uid.count > LiveOptions.maxScopeValues { throw ValidationError("at most \(LiveOptions.maxScopeValues) --uid values") }
+        for c in comm where c.isEmpty || c.utf8.count > 15 {
+            throw ValidationError("--comm \"\(c)\": a comm is 1 to 15 bytes long (the kernel cuts longer program names to 15)")
+        }
+        for p in pid where p <= 0 { throw ValidationError("--pid \(p) is not a process id") }
+        guard ringMiB >= 1, ringMiB <= 1024, ringMiB & (ringMiB - 1) == 0 else {
+            throw ValidationError("--ring-size must be a power of two between 1 and 1024 (MiB)")
+        }
+    }
+
+    /// The default set (`base`), replaced or extended by --events.
+    func kinds(selected base: Set<EventKind>) throws -> Set<EventKind> {
+        let k = try events.map { try LiveCaptureOptions.parseEvents($0, base: base) } ?? base
+        if k.isEmpty { throw ValidationError("no events to capture: the signatures select none; name some with --events") }
+        return k
+    }
+
+    static func parseEvents(_ text: String, base: Set<EventKind>) throws -> Set<EventKind> {
+        var s = text.trimmingSpaces
+        var out: Set<EventKind> = []
+        if s.hasPrefix("+") { out = base; s.removeFirst() }
+        for part in s.split(separator: ",") {
+            let name = String(part).trimmingSpaces
+            if name.isEmpty { continue }
+            if name == "all" { out.formUnion(Catalogue.kinds); continue }
+            guard let k = Catalogue.kind(named: name) else {
+                let hint = Catalogue.suggestions(for: name)
+                throw ValidationError("unknown event \"\(name)\" in --events" + (hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?")
+                                      + " (`moonwatch events list` shows them all)")
+            }
+            out.insert(k)
+        }
+        if out.isEmpty { throw ValidationError("--events \"\(text)\" names no event") }
+        return out
+    }
+
+    /// "30s", "5m", "1h", "250ms", or plain seconds.
+    static func seconds(_ text: String) throws -> Double {
+        let t = text.trimmingSpaces.lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, mult) in units where t.hasSuffix(suffix) {
+            if let v = Double(t.dropLast(suffix.count)), v > 0 { return v * mult }
+            break
+        }
+        if let v = Double(t), v > 0 { return v }
+        throw ValidationError("--for \"\(text)\": use a duration like 30s, 5m or 1h")
+    }
+
+    /// Installs the stop signals and starts the probes.
+    func start(_ kinds: Set<EventKind>) throws -> LiveSource {
+        var opts = LiveOptions(kinds: kinds)
+        opts.pids = pid
+        opts.comms = comm
+        opts.uids = uid
+        opts.ringBytes = ringMiB << 20
+        opts.warn = { note($0) }
+        let deadline = try duration.map { try LiveCaptureOptions.seconds($0) }.map { StopSignal.monotonicSeconds() + $0 }
+        StopSignal.install()
+        let source = try LiveSource(options: opts) {
+            StopSignal.requested || deadline.map { StopSignal.monotonicSeconds() >= $0 } ?? false
+        }
+        let names = Catalogue.kinds.filter { kinds.contains($0) }.map(\.name)
+        var scope: [String] = []
+        if !pid.isEmpty { scope.append("pid " + pid.map(String.init).joined(separator: ",") + " and children") }
+        if !comm.isEmpty { scope.append("comm " + comm.joined(separator: ",")) }
+        if !uid.isEmpty { scope.append("uid " + uid.map(String.init).joined(separator: ",")) }
+        note("probes attached (\(source.mode)\(source.fallbackReason.map { "; tp_btf unavailable: \($0)" } ?? "")), "
+             + "capturing \(names.count) event(s): \(names.joined(separator: ", "))"
+             + (scope.isEmpty ? "" : "; only \(scope.joined(separator: "; "))")
+             + (duration.map { "; for \($0)" } ?? "; Ctrl-C stops"))
+        return source
+    }
+}
+
+/// SIGINT/SIGTERM set a flag the sources poll; a second signal kills the process outright.
+enum StopSignal {
+    static let flag = Atomic<Bool>(false)
+
+    static var requested: Bool { flag.load(ordering: .relaxed) }
+
+    static func install() {
+        let handler: @convention(c) (Int32) -> Void = { sig in
+            StopSignal.flag.store(true, ordering: .relaxed)
+            signal(sig, SIG_DFL)  // async-signal-safe; the next one terminates
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// Passes batches through and writes each to a capture file.
+final class TeeSource: EventSource {
+    private let inner: EventSource
+    private let writer: CaptureWriter
+
+    init(_ inner: EventSource, _ writer: CaptureWriter) { self.inner = inner; self.writer = writer }
+
+    func next(into batch: inout [Event]) throws -> Bool {
+        let more = try inner.next(into: &batch)
+        if !batch.isEmpty { try writer.write(batch) }
+        return more
+    }
+
+    var stats: SourceStats { inner.stats }
+}

@@ -1,0 +1,219 @@
+/*
+ * Trimmed kernel types for moonwatch's BPF programs.
+ *
+ * Derived once from `bpftool btf dump file /sys/kernel/btf/vmlinux format c` (Linux 6.18,
+ * x86_64) and cut down to the fields the programs dereference. Kernel-internal structs carry
+ * preserve_access_index, so every field access is a CO-RE relocation that libbpf resolves
+ * against the running kernel's BTF at load time: field order and the missing members here do
+ * not matter, names do. Nothing at build time reads the build machine's BTF.
+ *
+ * UAPI values (map types, flags) are stable ABI and defined plainly at the end.
+ */
+#ifndef MOONWATCH_VMLINUX_H
+#define MOONWATCH_VMLINUX_H
+
+typedef unsigned char __u8;
+typedef short int __s16;
+typedef short unsigned int __u16;
+typedef int __s32;
+typedef unsigned int __u32;
+typedef long long int __s64;
+typedef long long unsigned int __u64;
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s32 s32;
+typedef __s64 s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef _Bool bool;
+enum { false = 0, true = 1 };
+typedef int pid_t;
+typedef unsigned short umode_t;
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct pt_regs {
+    long unsigned int r15;
+    long unsigned int r14;
+    long unsigned int r13;
+    long unsigned int r12;
+    long unsigned int bp;
+    long unsigned int bx;
+    long unsigned int r11;
+    long unsigned int r10;
+    long unsigned int r9;
+    long unsigned int r8;
+    long unsigned int ax;
+    long unsigned int cx;
+    long unsigned int dx;
+    long unsigned int si;
+    long unsigned int di;
+    long unsigned int orig_ax;
+    long unsigned int ip;
+    union {
+        u16 cs;
+        u64 csx;
+    };
+    long unsigned int flags;
+    long unsigned int sp;
+    union {
+        u16 ss;
+        u64 ssx;
+    };
+};
+
+struct thread_info {
+    long unsigned int flags;
+    long unsigned int syscall_work;
+    u32 status;  /* TS_COMPAT (0x2) while an ia32 syscall runs */
+};
+
+struct ns_common {
+    unsigned int inum;
+};
+
+struct mnt_namespace {
+    struct ns_common ns;
+};
+
+struct pid_namespace {
+    struct ns_common ns;
+};
+
+struct nsproxy {
+    struct mnt_namespace *mnt_ns;
+};
+
+struct upid {
+    int nr;
+    struct pid_namespace *ns;
+};
+
+struct pid {
+    unsigned int level;
+    struct upid numbers[1];
+};
+
+struct qstr {
+    union {
+        struct {
+            u32 hash;
+            u32 len;
+        };
+        u64 hash_len;
+    };
+    const unsigned char *name;
+};
+
+struct hlist_bl_node {
+    struct hlist_bl_node *next;
+    struct hlist_bl_node **pprev;
+};
+
+struct super_block {
+    long unsigned int s_magic;
+};
+
+struct inode {
+    umode_t i_mode;
+    struct super_block *i_sb;
+    long unsigned int i_ino;
+};
+
+struct dentry {
+    struct hlist_bl_node d_hash;
+    struct dentry *d_parent;
+    struct qstr d_name;
+    struct inode *d_inode;
+};
+
+struct vfsmount {
+    struct dentry *mnt_root;
+};
+
+struct mount {
+    struct mount *mnt_parent;
+    struct dentry *mnt_mountpoint;
+    struct vfsmount mnt;
+};
+
+struct path {
+    struct vfsmount *mnt;
+    struct dentry *dentry;
+};
+
+struct file {
+    struct path f_path;
+    struct inode *f_inode;
+};
+
+struct fdtable {
+    unsigned int max_fds;
+    struct file **fd;
+};
+
+struct files_struct {
+    struct fdtable *fdt;
+};
+
+struct mm_struct {
+    struct file *exe_file;
+};
+
+struct task_struct {
+    struct thread_info thread_info;
+    unsigned int flags;
+    struct mm_struct *mm;
+    int exit_code;
+    pid_t pid;
+    pid_t tgid;
+    struct task_struct *real_parent;
+    struct task_struct *group_leader;
+    struct pid *thread_pid;
+    char comm[16];
+    struct files_struct *files;
+    struct nsproxy *nsproxy;
+};
+
+#pragma clang attribute pop
+
+/* ---- UAPI (include/uapi/linux/bpf.h): stable values ---- */
+struct bpf_raw_tracepoint_args {
+    __u64 args[0];
+};
+
+enum bpf_map_type {
+    BPF_MAP_TYPE_HASH = 1,
+    BPF_MAP_TYPE_ARRAY = 2,
+    BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+    BPF_MAP_TYPE_RINGBUF = 27,
+    BPF_MAP_TYPE_TASK_STORAGE = 29,
+};
+
+enum {
+    BPF_ANY = 0,
+    BPF_NOEXIST = 1,
+    BPF_EXIST = 2,
+};
+
+enum {
+    BPF_F_NO_PREALLOC = 1,
+};
+
+enum {
+    BPF_RB_NO_WAKEUP = 1,
+    BPF_RB_FORCE_WAKEUP = 2,
+};
+
+enum {
+    BPF_RB_AVAIL_DATA = 0,
+};
+
+enum {
+    BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
+};
+
+#endif
