@@ -6,6 +6,8 @@ import PackageDescription
 //   MoonwatchEngine ─► MoonwatchSignatures ─► MoonwatchCore
 //   MoonwatchProbes ─► MoonwatchCore, CLibbpf, CMoonwatchWire   (the only module that imports libbpf)
 //   MoonwatchSignatures ─► CLuaSandbox ─► CLua                   (all Lua-facing C lives in CLuaSandbox)
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "moonwatch",
     platforms: [.macOS(.v14)],
@@ -28,12 +30,15 @@ let package = Package(
         // Kernel <-> user wire structs, shared verbatim with bpf/*.bpf.c.
         .target(name: "CMoonwatchWire"),
 
-        .target(name: "MoonwatchCore"),
+        // Per-event code paths: release builds skip dynamic exclusivity checks (debug builds and
+        // tests keep them, so a violation still shows up there).
+        .target(name: "MoonwatchCore", swiftSettings: hotPath),
         .target(name: "MoonwatchCapture", dependencies: ["MoonwatchCore"]),
         .target(name: "MoonwatchSignatures", dependencies: ["MoonwatchCore", "CLuaSandbox"],
-                plugins: ["EmbedFiles"]),
+                swiftSettings: hotPath, plugins: ["EmbedFiles"]),
         .target(name: "MoonwatchOutput", dependencies: ["MoonwatchCore"]),
-        .target(name: "MoonwatchEngine", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchOutput"]),
+        .target(name: "MoonwatchEngine", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchOutput"],
+                swiftSettings: hotPath),
         .target(name: "MoonwatchProbes", dependencies: ["MoonwatchCore", "CMoonwatchWire", "CLibbpf"],
                 plugins: ["EmbedFiles"]),
 
@@ -55,6 +60,14 @@ let package = Package(
         .testTarget(name: "MoonwatchSignaturesTests", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchEngine", "MoonwatchOutput"]),
         // Runs the built `moonwatch` binary end to end (the dependency makes `swift build --build-tests` build it).
         .testTarget(name: "MoonwatchCLITests", dependencies: ["MoonwatchCore", "moonwatch"]),
+
+        // Live probe tests: the C trigger program makes the syscalls, the tests assert the decoded
+        // events and findings (root; skipped otherwise unless MOONWATCH_REQUIRE_LIVE=1).
+        .executableTarget(name: "mw-trigger", path: "Tests/Triggers"),
+        .testTarget(name: "MoonwatchProbesTests", dependencies: [
+            "MoonwatchCore", "MoonwatchProbes", "CMoonwatchWire", "MoonwatchEngine", "MoonwatchSignatures",
+            "MoonwatchOutput", "MoonwatchCapture", "mw-trigger", "moonwatch",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -27,6 +27,14 @@ void mw_register_kind(uint32_t kind, const char *event_name, uint32_t nargs, con
     for (uint32_t i = 0; i < nargs; i++) k->args[i] = strdup(arg_names[i]);
 }
 
+/* Keys of the event and process tables, cached per sandbox as Lua strings. */
+enum { K_NAME, K_TIME, K_RET, K_PROCESS, K_ARGS, K_EXIT_ARGS, K_CHANGED, K_PID, K_TID, K_PPID, K_UID, K_GID,
+       K_COMM, K_EXE, K_CONTAINER, K_CGROUP, K_MNTNS, K_PIDNS, K_COMPAT, K_BITS, K_COUNT };
+static const char *const key_names[K_COUNT] = {
+    "name", "time", "ret", "process", "args", "exit_args", "changed", "pid", "tid", "ppid", "uid", "gid",
+    "comm", "exe", "container", "cgroup", "mntns", "pidns", "compat", "bits",
+};
+
 mw_limits mw_default_limits(void) {
     mw_limits l;
     l.memory_bytes = 16u << 20;
@@ -211,6 +219,10 @@ static int open_libs(lua_State *L) {
     lua_newtable(L); s->process_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L); s->kinds_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L); s->changed_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* Field names as Lua strings, fetched by index while building events (no hashing per event). */
+    lua_createtable(L, K_COUNT, 0);
+    for (int k = 0; k < K_COUNT; k++) { lua_pushstring(L, key_names[k]); lua_rawseti(L, -2, k + 1); }
+    s->keys_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* The call thread is created after the hook is set, so it inherits it. */
     s->co = lua_newthread(L);
     s->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -382,12 +394,8 @@ int mw_sandbox_has_function(mw_sandbox *s, const char *field) {
  * Events. The event table, its process table and each kind's args/exit_args tables are reused
  * per sandbox (signatures must not keep the event); every key is rewritten on every event.
  */
-static void rawset_str(lua_State *L, int t, const char *k, const char *v, size_t n) {
-    lua_pushstring(L, k); lua_pushlstring(L, v, n); lua_rawset(L, t);
-}
-static void rawset_int(lua_State *L, int t, const char *k, lua_Integer v) {
-    lua_pushstring(L, k); lua_pushinteger(L, v); lua_rawset(L, t);
-}
+/* Cached key K (registry table at stack index `keys`) = value on top. */
+#define SETK(t, k) do { lua_rawgeti(L, keys, (k) + 1); lua_insert(L, -2); lua_rawset(L, (t)); } while (0)
 
 static void push_node(lua_State *L, const mw_tape *t, uint32_t *i, int depth) {
     if (*i >= t->nnodes || depth > 64) luaL_error(L, "moonwatch: malformed event tape");
@@ -422,14 +430,19 @@ static void push_node(lua_State *L, const mw_tape *t, uint32_t *i, int depth) {
     }
 }
 
-/* Fetches (creating on first use) this sandbox's reused args and exit_args tables for a kind. */
+/* Fetches (creating on first use) this sandbox's reused tables for a kind:
+ * {args, exit_args, argument names as Lua strings}. */
 static void kind_tables(lua_State *L, mw_sandbox *s, uint32_t kind) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->kinds_ref);
     if (lua_rawgeti(L, -1, kind + 1) != LUA_TTABLE) {
         lua_pop(L, 1);
-        lua_createtable(L, 2, 0);
-        lua_createtable(L, 0, (int)kinds[kind].nargs); lua_rawseti(L, -2, 1);
+        const kind_info *k = &kinds[kind];
+        lua_createtable(L, 3, 0);
+        lua_createtable(L, 0, (int)k->nargs); lua_rawseti(L, -2, 1);
         lua_createtable(L, 0, 2); lua_rawseti(L, -2, 2);
+        lua_createtable(L, (int)k->nargs, 0);
+        for (uint32_t a = 0; a < k->nargs; a++) { lua_pushstring(L, k->args[a]); lua_rawseti(L, -2, a + 1); }
+        lua_rawseti(L, -2, 3);
         lua_pushvalue(L, -1);
         lua_rawseti(L, -3, kind + 1);
     }
@@ -444,53 +457,60 @@ static int protected_build(lua_State *L) {
     if (t->comm_off + t->comm_len > t->nbytes || t->exe_off + t->exe_len > t->nbytes ||
         t->container_off + t->container_len > t->nbytes) return luaL_error(L, "moonwatch: malformed event tape");
     lua_settop(L, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->keys_ref);                   /* 1: cached keys */
+    const int keys = 1;
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->event_ref);                 /* 1: event */
-    lua_pushliteral(L, "name"); lua_pushstring(L, k->name); lua_rawset(L, 1);
-    rawset_int(L, 1, "time", (lua_Integer)t->time);
-    rawset_int(L, 1, "ret", t->ret);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->event_ref);                  /* 2: event */
+    lua_pushstring(L, k->name); SETK(2, K_NAME);
+    lua_pushinteger(L, (lua_Integer)t->time); SETK(2, K_TIME);
+    lua_pushinteger(L, t->ret); SETK(2, K_RET);
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->process_ref);               /* 2: process */
-    rawset_int(L, 2, "pid", t->pid);
-    rawset_int(L, 2, "tid", t->tid);
-    rawset_int(L, 2, "ppid", t->ppid);
-    rawset_int(L, 2, "uid", t->uid);
-    rawset_int(L, 2, "gid", t->gid);
-    rawset_str(L, 2, "comm", t->bytes + t->comm_off, t->comm_len);
-    rawset_str(L, 2, "exe", t->bytes + t->exe_off, t->exe_len);
-    rawset_str(L, 2, "container", t->bytes + t->container_off, t->container_len);
-    rawset_int(L, 2, "cgroup", (lua_Integer)t->cgroup);
-    rawset_int(L, 2, "mntns", (lua_Integer)t->mntns);
-    rawset_int(L, 2, "pidns", (lua_Integer)t->pidns);
-    lua_pushliteral(L, "compat"); lua_pushboolean(L, t->compat != 0); lua_rawset(L, 2);
-    rawset_int(L, 2, "bits", t->bits);
-    lua_pushliteral(L, "process"); lua_pushvalue(L, 2); lua_rawset(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->process_ref);                /* 3: process */
+    lua_pushinteger(L, t->pid); SETK(3, K_PID);
+    lua_pushinteger(L, t->tid); SETK(3, K_TID);
+    lua_pushinteger(L, t->ppid); SETK(3, K_PPID);
+    lua_pushinteger(L, t->uid); SETK(3, K_UID);
+    lua_pushinteger(L, t->gid); SETK(3, K_GID);
+    lua_pushlstring(L, t->bytes + t->comm_off, t->comm_len); SETK(3, K_COMM);
+    lua_pushlstring(L, t->bytes + t->exe_off, t->exe_len); SETK(3, K_EXE);
+    lua_pushlstring(L, t->bytes + t->container_off, t->container_len); SETK(3, K_CONTAINER);
+    lua_pushinteger(L, (lua_Integer)t->cgroup); SETK(3, K_CGROUP);
+    lua_pushinteger(L, (lua_Integer)t->mntns); SETK(3, K_MNTNS);
+    lua_pushinteger(L, (lua_Integer)t->pidns); SETK(3, K_PIDNS);
+    lua_pushboolean(L, t->compat != 0); SETK(3, K_COMPAT);
+    lua_pushinteger(L, t->bits); SETK(3, K_BITS);
+    lua_pushvalue(L, 3); SETK(2, K_PROCESS);
 
-    kind_tables(L, s, t->kind);                                       /* 3: {args, exit_args} */
-    lua_rawgeti(L, 3, 1);                                             /* 4: args */
-    lua_rawgeti(L, 3, 2);                                             /* 5: exit_args */
+    kind_tables(L, s, t->kind);                                        /* 4: {args, exit_args, names} */
+    lua_rawgeti(L, 4, 1);                                              /* 5: args */
+    lua_rawgeti(L, 4, 2);                                              /* 6: exit_args */
+    lua_rawgeti(L, 4, 3);                                              /* 7: names */
     uint32_t i = 0;
     for (uint32_t a = 0; a < k->nargs; a++) {
-        lua_pushstring(L, k->args[a]);
-        push_node(L, t, &i, 0);
-        lua_rawset(L, 4);
-    }
-    for (uint32_t a = 0; a < k->nargs; a++) {
-        lua_pushstring(L, k->args[a]);
+        lua_rawgeti(L, 7, a + 1);
         push_node(L, t, &i, 0);
         lua_rawset(L, 5);
     }
-    lua_pushliteral(L, "args"); lua_pushvalue(L, 4); lua_rawset(L, 1);
-    lua_pushliteral(L, "exit_args"); lua_pushvalue(L, 5); lua_rawset(L, 1);
+    /* Most events have no exit re-reads: leave an already empty exit_args table alone. */
+    if (t->has_exit || s->exit_dirty[t->kind]) {
+        for (uint32_t a = 0; a < k->nargs; a++) {
+            lua_rawgeti(L, 7, a + 1);
+            push_node(L, t, &i, 0);
+            lua_rawset(L, 6);
+        }
+        s->exit_dirty[t->kind] = t->has_exit != 0;
+    }
+    lua_pushvalue(L, 5); SETK(2, K_ARGS);
+    lua_pushvalue(L, 6); SETK(2, K_EXIT_ARGS);
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->changed_ref);               /* 6: changed */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->changed_ref);                /* 8: changed */
     int n = 0;
     for (uint32_t a = 0; a < k->nargs && a < 64; a++) {
-        if (t->changed & ((uint64_t)1 << a)) { lua_pushstring(L, k->args[a]); lua_rawseti(L, 6, ++n); }
+        if (t->changed & ((uint64_t)1 << a)) { lua_rawgeti(L, 7, a + 1); lua_rawseti(L, 8, ++n); }
     }
-    for (int j = n + 1; j <= s->changed_count; j++) { lua_pushnil(L); lua_rawseti(L, 6, j); }
+    for (int j = n + 1; j <= s->changed_count; j++) { lua_pushnil(L); lua_rawseti(L, 8, j); }
     s->changed_count = n;
-    lua_pushliteral(L, "changed"); lua_pushvalue(L, 6); lua_rawset(L, 1);
+    lua_pushvalue(L, 8); SETK(2, K_CHANGED);
     return 0;
 }
 

@@ -18,8 +18,9 @@ struct mw_sandbox {
     lua_State *L;
     lua_State *co;              /* the thread every on_event/on_finish runs on */
     mw_limits lim;
-    int co_ref, sig_ref, state_ref, on_event_ref, on_finish_ref, event_ref, process_ref, kinds_ref, changed_ref;
+    int co_ref, sig_ref, state_ref, on_event_ref, on_finish_ref, event_ref, process_ref, kinds_ref, changed_ref, keys_ref;
     int changed_count;
+    uint8_t exit_dirty[256];    /* per kind: the reused exit_args table holds values */
 
     /* allocator */
     size_t mem_used, mem_peak;

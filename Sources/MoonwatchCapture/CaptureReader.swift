@@ -159,6 +159,11 @@ public final class CaptureReader: EventSource {
         if i == n { return }
         stats.records += 1
         let text = UnsafeRawBufferPointer(rebasing: line[i..<n])
+        // Lines moonwatch wrote decode directly; anything else takes the general path below.
+        if let e = EventJSON.decodeFast(text) {
+            batch.append(e)
+            return
+        }
         let value: Value
         do {
             value = try JSONParser.parse(text)

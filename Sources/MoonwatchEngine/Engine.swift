@@ -59,7 +59,14 @@ public final class Engine {
     }
 
     /// Processes one batch. Findings reach the sinks before this returns.
-    public func process<Batch: Collection<Event>>(_ batch: Batch) throws {
+    public func process(_ batch: [Event]) throws { try process(batch[...]) }
+
+    /// Not generic on purpose: a generic batch type called from another module runs unspecialized,
+    /// copying every event through value witnesses.
+    public func process(_ batch: ArraySlice<Event>) throws {
+        var pending = self.pending
+        self.pending = []
+        defer { self.pending = pending }
         for e in batch {
             eventsIn &+= 1
             perKind[e.kind.index] &+= 1
@@ -70,25 +77,26 @@ public final class Engine {
             eventsRouted &+= 1
             // The tape is built once, for the first signature whose filter passes.
             var loaded = false
-            for s in sigs where s.accepts(e) {
+            var facts = EventFacts()
+            for s in sigs where s.accepts(e, facts: &facts) {
                 if !loaded { tape.load(e); loaded = true }
                 s.evaluate(e, tape: tape, into: &pending)
             }
         }
-        try emitPending()
+        try emit(&pending)
     }
 
-    private func emitPending() throws {
-        guard !pending.isEmpty else { return }
-        findingsOut += UInt64(pending.count)
-        for sink in sinks { try sink.write(pending) }
-        pending.removeAll(keepingCapacity: true)
+    private func emit(_ findings: inout [Finding]) throws {
+        guard !findings.isEmpty else { return }
+        findingsOut += UInt64(findings.count)
+        for sink in sinks { try sink.write(findings) }
+        findings.removeAll(keepingCapacity: true)
     }
 
     /// End of input: on_finish of every signature, then flush.
     public func finish(at time: UInt64 = Engine.now()) throws {
         for s in signatures { s.finish(at: time, into: &pending) }
-        try emitPending()
+        try emit(&pending)
         for sink in sinks { try sink.flush() }
     }
 

@@ -35,11 +35,16 @@ public final class EventTape {
         let exe = append(e.process.exe)
         let container = append(e.process.container)
         for a in e.args { node(a, key: nil, depth: 0) }
-        for a in e.exitArgs { node(a, key: nil, depth: 0) }
+        var hasExit = false
+        for a in e.exitArgs {
+            if a != nil { hasExit = true }
+            node(a, key: nil, depth: 0)
+        }
         var t = mw_tape()
         t.kind = UInt32(e.kind.rawValue)
         t.compat = e.process.compat ? 1 : 0
         t.bits = UInt16(e.process.bits)
+        t.has_exit = hasExit ? 1 : 0
         t.time = e.time
         t.ret = e.ret
         t.pid = Int64(e.process.pid); t.tid = Int64(e.process.tid); t.ppid = Int64(e.process.ppid)

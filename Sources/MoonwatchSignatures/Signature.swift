@@ -54,9 +54,9 @@ public final class Signature {
     /// Runs on_event for one event (already on `tape`); appends findings.
     /// Native pre-check; counts what it turns away.
     @inline(__always)
-    public func accepts(_ event: Event) -> Bool {
+    public func accepts(_ event: Event, facts: inout EventFacts) -> Bool {
         if disabledReason != nil { return false }
-        if filter.matches(event) { return true }
+        if filter.matches(event, facts: &facts) { return true }
         counters.filtered &+= 1
         return false
     }

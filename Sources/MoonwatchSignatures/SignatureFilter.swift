@@ -112,8 +112,14 @@ public struct SignatureFilter: Sendable, Equatable {
         return .success(out)
     }
 
-    @inline(__always)
     public func matches(_ e: Event) -> Bool {
+        var facts = EventFacts()
+        return matches(e, facts: &facts)
+    }
+
+    /// `facts` memoizes what several signatures' filters ask of the same event.
+    @inline(__always)
+    public func matches(_ e: Event, facts: inout EventFacts) -> Bool {
         if let c = changed, (e.changed != 0) != c { return false }
         if let s = success, (e.ret >= 0) != s { return false }
         if let c = compat, e.process.compat != c { return false }
@@ -131,21 +137,24 @@ public struct SignatureFilter: Sendable, Equatable {
                 }
             }
         }
-        if let want = control, !SignatureFilter.hasControl(e, type: want) { return false }
+        if let want = control {
+            if facts.controlType != want {
+                facts.controlType = want
+                facts.hasControl = SignatureFilter.hasControl(e, type: want)
+            }
+            if !facts.hasControl { return false }
+        }
         return true
     }
 
     /// Does any message header argument carry a control message of this type?
     static func hasControl(_ e: Event, type: String) -> Bool {
-        let spec = e.spec
-        for i in 0..<spec.args.count {
+        for i in e.spec.messageArgs {
             guard let v = e.args[i] else { continue }
-            switch spec.args[i].type {
-            case .msghdr:
-                if controlIn(v, type) { return true }
-            case .mmsghdrs:
-                if case .array(let msgs) = v { for m in msgs where controlIn(m["msg"] ?? .null, type) { return true } }
-            default: continue
+            if case .array(let msgs) = v {
+                for m in msgs where controlIn(m["msg"] ?? .null, type) { return true }
+            } else if controlIn(v, type) {
+                return true
             }
         }
         return false
@@ -156,6 +165,13 @@ public struct SignatureFilter: Sendable, Equatable {
         for c in cs { if case .string(let t)? = c["type"], t == type { return true } }
         return false
     }
+}
+
+/// Per-event answers shared by the filters of all signatures that see the event.
+public struct EventFacts {
+    var controlType: String?
+    var hasControl = false
+    public init() {}
 }
 
 public struct FilterError: Error, CustomStringConvertible {

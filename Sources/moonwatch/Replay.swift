@@ -29,10 +29,12 @@ struct Replay: ParsableCommand {
         let sigs = try signatures.load()
         let reader = CaptureReader(paths: files, strict: strict, log: note)
         try reader.checkReadable()
+        // Parsing runs on a second thread, ahead of the signatures.
+        let source = PrefetchSource(reader)
         let engine = Engine(signatures: sigs, sinks: [try output.sink()])
         var failure: Error?
-        do { try engine.run(reader) } catch { failure = error }
-        report(engine.stats(source: reader.stats), json: output.stats)
+        do { try engine.run(source) } catch { failure = error }
+        report(engine.stats(source: source.stats), json: output.stats)
         if let failure { throw failure }
     }
 }

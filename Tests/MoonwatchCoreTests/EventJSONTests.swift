@@ -54,4 +54,27 @@ final class EventJSONTests: XCTestCase {
             }
         }
     }
+
+    /// The direct decoder must agree with the general one on everything it accepts.
+    func testFastDecoderAgreesWithTheGeneralOne() throws {
+        let root = "\(#filePath)".components(separatedBy: "/Tests/")[0]
+        let demo = try FileSystem.readText(root + "/examples/demo.jsonl")
+        var lines = demo.split(separator: "\n").map(String.init)
+        lines += [
+            #"{"name":"close","args":{"fd":3}}"#,
+            #"{"name":"openat","args":{"pathname":"/a"},"exit_args":{"pathname":"/b"}}"#,
+            #"{"name":"connect","ret":-115,"process":{"pid":1,"comm":"x","compat":true,"bits":64},"args":{"addr":null}}"#,
+        ]
+        for line in lines {
+            var copy = line
+            let fast = copy.withUTF8 { EventJSON.decodeFast(UnsafeRawBufferPointer($0)) }
+            XCTAssertEqual(fast, try EventJSON.decode(try JSONParser.parse(line)), line)
+        }
+        // Shapes it leaves to the general decoder: another key order, escapes, unknown keys, errors.
+        for line in [#"{"args":{"fd":3},"name":"close"}"#, #"{"name":"clo\u0073e"}"#, #"{"name":"close","v":1}"#,
+                     #"{"name":"close","args":{"fd":"x"}}"#, #"{"name":"close","exit_args":{"fd":3}}"#, #"{"name":"nope"}"#] {
+            var copy = line
+            XCTAssertNil(copy.withUTF8 { EventJSON.decodeFast(UnsafeRawBufferPointer($0)) }, line)
+        }
+    }
 }

@@ -2,7 +2,7 @@
 -- Pairs each send with the receive that took the same objects (by inode where the probe resolved
 -- them, otherwise by count and order), whichever of the two events arrives first.
 local WINDOW_NS = 10 * 1000000000   -- pending halves older than this are dropped
-local MAX_PENDING = 256
+local MAX_PENDING = 64              -- per direction; the oldest is dropped beyond this
 
 local function side(event, files, fds)
   local p = event.process
@@ -19,26 +19,45 @@ local function share_inode(a, b)
   return false
 end
 
--- Finds and removes the pending half that pairs with `half`.
-local function take(list, half, now)
-  local by_count
-  for i = #list, 1, -1 do
-    local c = list[i]
-    if now - c.time > WINDOW_NS then
-      table.remove(list, i)
-    elseif #half.inos > 0 and #c.inos > 0 then
-      if share_inode(c, half) then table.remove(list, i) return c end
-    elseif c.count == half.count and c.pid ~= half.pid then
-      by_count = i   -- keep scanning backwards: the oldest match wins
-    end
+-- Pending halves wait in a queue (oldest first); taken entries leave a `false` hole.
+local function queue() return { first = 1, last = 0 } end
+
+local function expire(q, now)
+  while q.first <= q.last do
+    local c = q[q.first]
+    if c and now - c.time <= WINDOW_NS then return end
+    q[q.first] = nil
+    q.first = q.first + 1
   end
-  if by_count then return table.remove(list, by_count) end
-  return nil
 end
 
-local function put(list, half)
-  if #list >= MAX_PENDING then table.remove(list, 1) end
-  list[#list + 1] = half
+local function put(q, half)
+  if q.last - q.first + 1 >= MAX_PENDING then q[q.first] = nil; q.first = q.first + 1 end
+  q.last = q.last + 1
+  q[q.last] = half
+end
+
+-- The pending half that pairs with `half`: same inode if both sides know them, else the oldest
+-- from another process with the same descriptor count.
+local function take(q, half, now)
+  expire(q, now)
+  local by_count
+  for i = q.first, q.last do
+    local c = q[i]
+    if c then
+      if #half.inos > 0 and #c.inos > 0 then
+        if share_inode(c, half) then q[i] = false return c end
+      elseif not by_count and c.count == half.count and c.pid ~= half.pid then
+        by_count = i
+      end
+    end
+  end
+  if by_count then
+    local c = q[by_count]
+    q[by_count] = false
+    return c
+  end
+  return nil
 end
 
 local function differs(s, r)
@@ -70,8 +89,8 @@ the sender's exe together with the receiver's container or uid.]],
   filter = { success = true, control = "SCM_RIGHTS" },
 
   on_event = function(event, state)
-    state.sends = state.sends or {}
-    state.recvs = state.recvs or {}
+    state.sends = state.sends or queue()
+    state.recvs = state.recvs or queue()
     local fds, files = mw.passed_fds(event)
     if #fds == 0 then return end
     local half = side(event, files, fds)

@@ -54,6 +54,8 @@ typedef struct mw_tape {
     uint32_t kind;
     uint16_t compat;
     uint16_t bits;
+    uint32_t has_exit;  /* some exit re-read node is present */
+    uint32_t _pad;
     uint64_t time;
     int64_t ret;
     int64_t pid, tid, ppid, uid, gid;

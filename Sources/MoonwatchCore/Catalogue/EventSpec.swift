@@ -91,7 +91,8 @@ public enum EventOrigin: Sendable, Equatable {
 }
 
 /// One event of the catalogue: the single source of truth for decoding, docs, stubs and routing.
-public struct EventSpec: Sendable {
+/// A class so that `event.spec` on hot paths is a reference, not a copy of all its text.
+public final class EventSpec: Sendable {
     public let name: String
     public let source: EventOrigin
     public let category: EventCategory
@@ -113,6 +114,8 @@ public struct EventSpec: Sendable {
         self.name = name; self.source = source; self.category = category; self.summary = summary
         self.description = description; self.returns = returns; self.args = args; self.useCase = useCase
         self.notes = notes; self.related = related
+        toctouArgs = args.indices.filter { args[$0].tags.contains(.TOCTOU) }
+        messageArgs = args.indices.filter { args[$0].type == .msghdr || args[$0].type == .mmsghdrs }
     }
 
     public func argIndex(_ name: String) -> Int? { args.firstIndex { $0.name == name } }
@@ -121,5 +124,7 @@ public struct EventSpec: Sendable {
     public var ia32Number: Int? { if case .syscall(_, let n) = source { return n }; return nil }
     public var isSyscall: Bool { if case .syscall = source { return true }; return false }
     /// Arguments tagged TOCTOU: read at entry and at exit, compared to fill `changed`.
-    public var toctouArgs: [Int] { args.indices.filter { args[$0].tags.contains(.TOCTOU) } }
+    public let toctouArgs: [Int]
+    /// Arguments holding message headers (msghdr or mmsghdr vectors), where control messages live.
+    public let messageArgs: [Int]
 }

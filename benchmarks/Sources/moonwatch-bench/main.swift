@@ -165,8 +165,9 @@ func benchReplay(_ n: Int) throws {
     let sink = CountingSink()
     let engine = Engine(signatures: sigs, sinks: [sink], log: { _ in })
     let reader = CaptureReader(paths: [path], log: { print($0) })
+    let source = PrefetchSource(reader)   // as `moonwatch replay` does
     let t0 = now()
-    try engine.run(reader)
+    try engine.run(source)
     let dt = now() - t0
     let rate = Double(engine.eventsIn) / dt
     print("replay: \(engine.eventsIn) events (\(st.st_size >> 20) MiB of JSON lines) in \(fixed(dt, 3)) s "
