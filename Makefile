@@ -49,6 +49,7 @@ bench: bench-deps release
 
 docs: build
 	.build/debug/moonwatch events docs --out docs/events
+	.build/debug/moonwatch signatures types --out signatures/types/moonwatch.d.lua
 
 clean:
 	rm -rf .build

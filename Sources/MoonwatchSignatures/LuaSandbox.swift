@@ -186,7 +186,7 @@ public final class LuaSandbox {
 
 extension String {
     /// Replaces every occurrence of `target` (plain text, no patterns).
-    func replacingAll(_ target: String, with replacement: String) -> String {
+    public func replacingAll(_ target: String, with replacement: String) -> String {
         guard !target.isEmpty else { return self }
         var out = ""
         var i = startIndex

@@ -7,7 +7,7 @@ struct Signatures: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signatures",
         abstract: "List and test Lua signatures.",
-        subcommands: [List.self, Test.self])
+        subcommands: [List.self, Test.self, New.self, Lint.self, Types.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List loaded signatures and the events they select.")
@@ -60,6 +60,88 @@ struct Signatures: ParsableCommand {
             for d in details { print(d) }
             print("\(sources.count - failed) of \(sources.count) signatures passed")
             if failed > 0 { throw ExitCode(1) }
+        }
+    }
+}
+
+extension Signatures {
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Scaffold a signature and its test cases: NAME.lua and NAME.test.json.",
+            discussion: "Then edit both, run `moonwatch signatures test NAME.lua`, and load it with --signatures.")
+        @Argument(help: "File name without extension, e.g. suspicious_connect (letters, digits, _ and -).") var name: String
+        @Option(help: "Comma-separated events the signature selects.") var events: String = "connect"
+        @Option(help: "Signature id (default: LOCAL- followed by the name in capitals).") var id: String?
+        @Option(help: "Folder to write into.") var dir: String = "."
+        @Flag(help: "Overwrite existing files.") var force = false
+
+        func validate() throws {
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw ValidationError("NAME may contain letters, digits, _ and - only")
+            }
+            for e in events.split(separator: ",") where Catalogue.kind(named: String(e)) == nil {
+                let hint = Catalogue.suggestions(for: String(e))
+                throw ValidationError("unknown event \"\(e)\"" + (hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?"))
+            }
+        }
+
+        func run() throws {
+            let list = events.split(separator: ",").map(String.init)
+            let sigID = id ?? "LOCAL-" + name.uppercased().replacingAll("_", with: "-")
+            let lua = "\(dir)/\(name).lua", test = "\(dir)/\(name).test.json"
+            for path in [lua, test] where FileSystem.exists(path) && !force {
+                throw ValidationError("\(path) exists (use --force to overwrite)")
+            }
+            try FileSystem.makeDirectory(dir)
+            try FileSystem.write(lua, Array(Authoring.template(id: sigID, name: name.replacingAll("_", with: " "), file: lua, events: list).utf8))
+            try FileSystem.write(test, Array(Authoring.testTemplate(id: sigID, events: list).utf8))
+            print("wrote \(lua) and \(test)")
+            print("next: edit them, then `moonwatch signatures test \(lua)` and `moonwatch signatures lint \(lua)`")
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check signatures without running them: syntax, metadata, events, filter, and the argument and field names they read.",
+            discussion: "Prints FILE:LINE: error|warning: message. Exits 1 when any error is found.")
+        @Argument(help: ArgumentHelp("Signature files or folders.", valueName: "path")) var paths: [String]
+
+        func run() throws {
+            let sources = try SignatureLoader.sources(at: paths)
+            guard !sources.isEmpty else { throw ValidationError("no signatures found in \(paths.joined(separator: ", "))") }
+            var errors = 0, warnings = 0
+            for source in sources {
+                var problems = Authoring.lint(source)
+                let testPath = SignatureTestFile.testPath(forSignature: source.path)
+                if !FileSystem.exists(testPath) {
+                    problems.append(.init(level: .warning, file: source.path, line: nil, message: "no test cases (\(testPath))"))
+                } else {
+                    do { _ = try SignatureTestFile.parse(path: testPath, text: try FileSystem.readText(testPath)) } catch {
+                        problems.append(.init(level: .error, file: testPath, line: nil, message: "\(error)"))
+                    }
+                }
+                for p in problems { print(p) }
+                errors += problems.filter { $0.level == .error }.count
+                warnings += problems.filter { $0.level == .warning }.count
+            }
+            print("\(sources.count) signature(s): \(errors) error(s), \(warnings) warning(s)")
+            if errors > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct Types: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the LuaCATS type definitions (for lua-language-server) generated from the catalogue.")
+        @Option(help: "Output file; a .luarc.json for lua-language-server is written one folder up.")
+        var out: String = TypeStubs.path
+
+        func run() throws {
+            try FileSystem.write(out, Array(TypeStubs.generate().utf8))
+            var parts = out.split(separator: "/", omittingEmptySubsequences: false)
+            parts.removeLast(min(2, parts.count))
+            let luarc = (parts.isEmpty ? "" : parts.joined(separator: "/") + "/") + ".luarc.json"
+            try FileSystem.write(luarc, Array(TypeStubs.luarc.utf8))
+            print("wrote \(out) and \(luarc)")
         }
     }
 }

@@ -119,3 +119,61 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(Set(engine.selectedKinds.map(\.name)), ["sendmsg", "recvmsg", "sendto"])
     }
 }
+
+final class AuthoringTests: XCTestCase {
+    func testTemplateLoadsAndItsTestCasesPass() throws {
+        let source = SignatureSource(path: "new.lua", text: Authoring.template(id: "LOCAL-X", name: "x", file: "new.lua", events: ["connect", "bind"]))
+        XCTAssertEqual(Authoring.lint(source), [])
+        let tests = try SignatureTestFile.parse(path: "new.test.json", text: Authoring.testTemplate(id: "LOCAL-X", events: ["connect"]))
+        let result = SignatureTestRunner.run(source: source, tests: tests)
+        XCTAssertTrue(result.passed, "\(result.cases.map(\.detail))")
+    }
+
+    func testLintFindsWrongNamesWithLines() {
+        let text = """
+            return { id = "L-1", version = "1.0.0", name = "n", description = "d", severity = "low",
+              events = { "connect", "close" },
+              on_event = function(e, state)
+                local a = e.args.adr            -- typo
+                local f = e.args.fd             -- close has fd
+                local x = e.exit_args.fd        -- fd is not TOCTOU
+                local p = e.process.pidd
+                local t = e.tme
+                -- e.args.commented_out is ignored
+              end }
+            """
+        let problems = Authoring.lint(SignatureSource(path: "l.lua", text: text)).map(\.description)
+        XCTAssertEqual(problems, [
+            "l.lua:4: error: e.args.adr: none of the selected events (connect, close) has an argument 'adr' (did you mean 'addr'?)",
+            "l.lua:6: error: e.exit_args.fd: only TOCTOU-tagged arguments have exit re-reads (addr)",
+            "l.lua:7: error: e.process.pidd does not exist (did you mean 'pid'?)",
+            "l.lua:8: error: e.tme does not exist (fields: args, changed, exit_args, name, process, ret, time)",
+            "l.lua:3: warning: the signature never calls report{}, so it can never produce a finding",
+        ])
+    }
+
+    func testLintReportsLoadErrorsAndUnknownKeys() {
+        let bad = Authoring.lint(SignatureSource(path: "b.lua", text: "return {"))
+        XCTAssertEqual(bad.first?.level, .error)
+        XCTAssertEqual(bad.first?.line, 1)
+        let text = """
+            return { id = "L-2", version = "1.0.0", name = "n", description = "d", severity = "low",
+              events = { "close" }, sevrity = "high",
+              on_event = function(event, state) report{ message = "x" } end }
+            """
+        XCTAssertEqual(Authoring.lint(SignatureSource(path: "u.lua", text: text)).map(\.description),
+                       ["u.lua:2: warning: unknown field 'sevrity' in the signature table (ignored)"])
+    }
+
+    func testTypeStubsAreUpToDate() throws {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        let root = parts.joined(separator: "/")
+        XCTAssertEqual(try FileSystem.readText(root + "/" + TypeStubs.path), TypeStubs.generate(),
+                       "signatures/types/moonwatch.d.lua is stale: run `make docs`")
+        XCTAssertEqual(try FileSystem.readText(root + "/signatures/.luarc.json"), TypeStubs.luarc)
+        let stubs = TypeStubs.generate()
+        for e in Catalogue.events { XCTAssertTrue(stubs.contains("---@class mw.Args.\(e.name)\n"), e.name) }
+        XCTAssertTrue(stubs.contains("---@field msg mw.Msghdr? [U,TOCTOU, read at both]"))
+    }
+}

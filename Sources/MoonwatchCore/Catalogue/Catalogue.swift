@@ -53,7 +53,7 @@ public enum Catalogue {
         return best.sorted { $0.1 < $1.1 }.prefix(3).map(\.0)
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
