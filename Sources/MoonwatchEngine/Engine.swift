@@ -8,7 +8,7 @@ import MoonwatchSignatures
 /// findings to the sinks in batches. It does not know where events come from, so `run` and
 /// `replay` share it. Runs on one thread; nothing here crosses threads per event.
 public final class Engine {
-    public let signatures: [Signature]
+    public private(set) var signatures: [Signature]
     private var routes: [[Signature]]
     private let tape = EventTape()
     private let sinks: [FindingSink]
@@ -28,14 +28,63 @@ public final class Engine {
         self.sinks = sinks
         self.log = log
         perKind = [UInt64](repeating: 0, count: Catalogue.count)
+        routes = []
+        install(signatures)
+    }
+
+    /// Makes `sigs` the active set: routes by kind, problem and print() logging.
+    private func install(_ sigs: [Signature]) {
+        signatures = sigs
         routes = [[Signature]](repeating: [], count: Catalogue.count)
-        for s in signatures {
+        for s in sigs {
             for k in s.events { routes[k.index].append(s) }
-        }
-        for s in signatures {
             s.onProblem = { [unowned self] sig, message in self.problem(sig, message) }
             s.onLog = { [unowned self] sig, line in self.log("[\(sig.info.id)] \(line)") }
         }
+    }
+
+    /// What a reload did, file by file.
+    public struct ReloadOutcome: Sendable {
+        public var added: [String] = []
+        public var reloaded: [String] = []
+        public var unchanged: [String] = []
+        public var removed: [String] = []
+        /// Files that failed to load; their previous version (if any) keeps running.
+        public var failed: [(path: String, reason: String)] = []
+    }
+
+    /// Replaces the signature set between batches, so no event is lost or seen twice. A file whose
+    /// text did not change keeps its instance and its `state`; a changed file gets a fresh
+    /// instance (new state, counters carried over); a file that fails to load leaves its
+    /// previous version running.
+    @discardableResult
+    public func reload(_ sources: [SignatureSource], limits: SandboxLimits) -> ReloadOutcome {
+        var out = ReloadOutcome()
+        var old = [String: Signature]()
+        for s in signatures { old[s.path] = s }
+        var next: [Signature] = []
+        var ids = Set<String>()
+        for src in sources {
+            let previous = old.removeValue(forKey: src.path)
+            if let previous, previous.sourceText == src.text {
+                next.append(previous); ids.insert(previous.info.id); out.unchanged.append(src.path)
+                continue
+            }
+            do {
+                let sig = try Signature(source: src, limits: limits)
+                if ids.contains(sig.info.id) {
+                    throw SignatureError(file: src.path, line: nil, message: "duplicate signature id \(sig.info.id)")
+                }
+                if let previous { sig.carryCounters(from: previous); out.reloaded.append(src.path) } else { out.added.append(src.path) }
+                next.append(sig); ids.insert(sig.info.id)
+            } catch {
+                out.failed.append((src.path, "\(error)"))
+                if let previous, !ids.contains(previous.info.id) { next.append(previous); ids.insert(previous.info.id) }
+            }
+        }
+        out.removed = old.keys.sorted()
+        install(next)
+        return out
     }
 
     public static func stderrLog(_ line: String) {
@@ -100,11 +149,13 @@ public final class Engine {
         for sink in sinks { try sink.flush() }
     }
 
-    /// Pulls batches until the source ends or `shouldStop` says so, then finishes.
-    public func run(_ source: EventSource, shouldStop: () -> Bool = { false }) throws {
+    /// Pulls batches until the source ends or `shouldStop` says so, then finishes. `between`
+    /// runs before each batch (hot reload, periodic warnings) on this same thread.
+    public func run(_ source: EventSource, shouldStop: () -> Bool = { false }, between: () -> Void = {}) throws {
         var batch: [Event] = []
         batch.reserveCapacity(1024)
         while !shouldStop() {
+            between()
             batch.removeAll(keepingCapacity: true)
             let more = try source.next(into: &batch)
             if !batch.isEmpty { try process(batch) }

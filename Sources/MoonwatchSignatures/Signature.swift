@@ -23,6 +23,8 @@ public final class Signature {
     public let events: [EventKind]
     public let path: String
     public let hasFinish: Bool
+    /// The text it was compiled from (a reload skips files whose text did not change).
+    public let sourceText: String
     /// Checked natively before the event reaches Lua.
     public let filter: SignatureFilter
     let sandbox: LuaSandbox
@@ -45,9 +47,13 @@ public final class Signature {
         self.hasFinish = meta.hasFinish
         self.filter = meta.filter
         self.path = source.path
+        self.sourceText = source.text
     }
 
     public var isDisabled: Bool { disabledReason != nil }
+
+    /// A reloaded signature continues its predecessor's counters (the stats cover the whole run).
+    public func carryCounters(from old: Signature) { counters = old.counters }
     public var memoryUsed: Int { sandbox.memoryUsed }
     public var memoryPeak: Int { sandbox.memoryPeak }
 

@@ -1,3 +1,4 @@
+import MoonwatchOutput
 import MoonwatchCore
 import MoonwatchEngine
 import MoonwatchSignatures
@@ -175,5 +176,39 @@ final class AuthoringTests: XCTestCase {
         let stubs = TypeStubs.generate()
         for e in Catalogue.events { XCTAssertTrue(stubs.contains("---@class mw.Args.\(e.name)\n"), e.name) }
         XCTAssertTrue(stubs.contains("---@field msg mw.Msghdr? [U,TOCTOU, read at both]"))
+    }
+}
+
+final class ReloadTests: XCTestCase {
+    private func source(_ path: String, id: String, message: String, broken: Bool = false) -> SignatureSource {
+        SignatureSource(path: path, text: """
+            return { id = "\(id)", version = "1.0.0", name = "n", description = "d", severity = "low",
+              events = { "sendmsg" }\(broken ? " oops" : ",")
+              on_event = function(event, state) state.n = (state.n or 0) + 1; report{ message = "\(message) " .. state.n } end }
+            """)
+    }
+
+    func testReloadSwapsChangedKeepsUnchangedAndSurvivesBrokenFiles() throws {
+        let a = source("a.lua", id: "A", message: "a1"), b = source("b.lua", id: "B", message: "b1")
+        let sink = CollectingSink()
+        let engine = Engine(signatures: try Signature.loadAll([a, b]), sinks: [sink], log: { _ in })
+        try engine.process([sendmsgEvent()])
+        // a changes, b is broken now, c is new.
+        let out = engine.reload([source("a.lua", id: "A", message: "a2"), source("b.lua", id: "B", message: "b2", broken: true),
+                                 source("c.lua", id: "C", message: "c1")], limits: .default)
+        XCTAssertEqual(out.reloaded, ["a.lua"])
+        XCTAssertEqual(out.added, ["c.lua"])
+        XCTAssertEqual(out.failed.map(\.path), ["b.lua"])
+        XCTAssertTrue(out.failed[0].reason.contains("b.lua:2:"), out.failed[0].reason)
+        try engine.process([sendmsgEvent()])
+        let messages = sink.findings.map(\.message)
+        // a restarted with fresh state, b kept its old version and state, c is new.
+        XCTAssertEqual(messages, ["a1 1", "b1 1", "a2 1", "b1 2", "c1 1"])
+        XCTAssertEqual(engine.signatures.first { $0.info.id == "A" }?.counters.calls, 2, "counters carry over")
+
+        let removed = engine.reload([source("c.lua", id: "C", message: "c1")], limits: .default)
+        XCTAssertEqual(removed.removed, ["a.lua", "b.lua"])
+        XCTAssertEqual(removed.unchanged, ["c.lua"])
+        XCTAssertEqual(engine.signatures.map(\.info.id), ["C"])
     }
 }
