@@ -212,3 +212,24 @@ final class ReloadTests: XCTestCase {
         XCTAssertEqual(engine.signatures.map(\.info.id), ["C"])
     }
 }
+
+/// The walkthrough in docs/writing-signatures.md must keep working as written.
+final class WritingSignaturesDocTests: XCTestCase {
+    func testTheDocumentedSignaturePassesTheDocumentedCases() throws {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        let doc = try FileSystem.readText(parts.joined(separator: "/") + "/docs/writing-signatures.md")
+        func block(_ lang: String, containing needle: String) throws -> String {
+            let chunks = doc.components(separatedBy: "```\(lang)\n").dropFirst()
+            let body = try XCTUnwrap(chunks.map { $0.components(separatedBy: "```")[0] }.first { $0.contains(needle) })
+            return body
+        }
+        let lua = try block("lua", containing: "return {")
+        let json = try block("json", containing: "\"cases\"")
+        let source = SignatureSource(path: "doc.lua", text: lua)
+        XCTAssertEqual(Authoring.lint(source).filter { $0.level == .error }, [])
+        let result = SignatureTestRunner.run(source: source, tests: try SignatureTestFile.parse(path: "doc.test.json", text: json))
+        XCTAssertTrue(result.passed, "\(result.loadError ?? "") \(result.cases.map(\.detail))")
+        XCTAssertEqual(result.cases.count, 2)
+    }
+}
