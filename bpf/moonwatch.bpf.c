@@ -35,6 +35,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define USER32_CS 0x23 /* GDT_ENTRY_DEFAULT_USER32_CS * 8 + 3 */
 #define USER64_CS 0x33 /* GDT_ENTRY_DEFAULT_USER_CS * 8 + 3 */
 
+#define NR_EXECVE_64 59
+#define NR_EXECVE_32 11
+
 #define IDX_IA32 MW_NR_SLOTS
 #define IDX_SOCKETCALL (2 * MW_NR_SLOTS)
 #define IDX_END (2 * MW_NR_SLOTS + MW_SOCKETCALL_SLOTS)
@@ -850,7 +853,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, const bool bt
     if (id < 0 || id >= MW_NR_SLOTS)
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
-    u32 compat = task->thread_info.status & TS_COMPAT;
+    u32 compat = (task->thread_info.status & TS_COMPAT) ? 1 : 0;
     u32 idx = compat ? IDX_IA32 + id : id;
     const volatile struct mw_syscall_cfg *c = cfg_at(idx);
     if (!c || !c->enabled)
@@ -933,29 +936,34 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, const bool bt
     if (id < 0 || id >= MW_NR_SLOTS)
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
-    u32 compat = task->thread_info.status & TS_COMPAT;
+    u32 compat = (task->thread_info.status & TS_COMPAT) ? 1 : 0;
     u32 idx = compat ? IDX_IA32 + id : id;
     const volatile struct mw_syscall_cfg *c = cfg_at(idx);
-    if (!c || !c->enabled)
+    if (!c)
+        return 0;
+    /* A successful exec (execve or execveat, either ABI) sets orig_ax to the new program's
+     * execve number and TS_COMPAT to its ABI before sys_exit runs. */
+    bool exec_exit = (!compat && id == NR_EXECVE_64) || (compat && id == NR_EXECVE_32);
+    if (!c->enabled && !exec_exit)
         return 0;
 
     struct mw_task *t = bpf_task_storage_get(&mw_tasks, task, 0, 0);
     if (!t || t->state != TASK_INFLIGHT)
         return 0;
     t->state = TASK_IDLE;
-    if (t->abi_nr != (id | (compat ? 0x80000000 : 0))) {
+    const volatile struct mw_syscall_cfg *in = cfg_at(t->idx);
+    if (!in)
+        return 0;
+    if (t->abi_nr != (id | (compat ? 0x80000000 : 0)) && !(exec_exit && (in->flags & MW_CFG_EXEC))) {
         STAT_INC(lost_exit);
         return 0;
     }
-    c = cfg_at(t->idx);
-    if (!c)
-        return 0;
     struct mw_event_hdr *h = hdr_of(t);
     h->ret = ret;
     h->ts_exit = bpf_ktime_get_ns();
     h->flags |= MW_EV_EXIT;
-    if (!((c->flags & MW_CFG_EXEC) && ret == 0))
-        capture_args(t, c, MW_P_EXIT, compat);
+    if (!((in->flags & MW_CFG_EXEC) && ret == 0))
+        capture_args(t, in, MW_P_EXIT, compat);
     submit(t);
     return 0;
 }

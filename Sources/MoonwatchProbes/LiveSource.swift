@@ -192,6 +192,7 @@ final class RingReader: @unchecked Sendable {
         shared.skipped = skipped
         shared.kernelDrops = counters.drops
         shared.extra = [
+            "live": 1,  // the stats printer shows kernel drops (even 0) for live sources
             "kernel_events": counters.events,
             "kernel_ring_full": counters.dropRing,
             "kernel_no_task_buffer": counters.dropStorage,
