@@ -1,0 +1,184 @@
+import Foundation
+import MoonwatchCore
+import MoonwatchProbes
+import Synchronization
+import XCTest
+
+/// `moonwatch run` / `capture` as a user runs them, and the in-kernel scope filters.
+final class LiveCLITests: XCTestCase {
+    var tmp = ""
+
+    override func setUpWithError() throws {
+        tmp = NSTemporaryDirectory() + "mw-live-\(getpid())-\(name.filter { $0.isLetter })"
+        try? FileManager.default.removeItem(atPath: tmp)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: tmp)
+    }
+
+    /// Starts the binary with stdout and stderr going to files.
+    func start(_ args: [String], prefix: [String] = []) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: prefix.first ?? Paths.moonwatch)
+        p.arguments = prefix.isEmpty ? args : Array(prefix.dropFirst()) + [Paths.moonwatch] + args
+        p.currentDirectoryURL = URL(fileURLWithPath: Paths.root)
+        _ = FileManager.default.createFile(atPath: tmp + "/stdout", contents: nil)
+        _ = FileManager.default.createFile(atPath: tmp + "/stderr", contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: tmp + "/stdout")
+        p.standardError = FileHandle(forWritingAtPath: tmp + "/stderr")
+        try p.run()
+        return p
+    }
+
+    func text(_ file: String) -> String { (try? String(contentsOfFile: tmp + "/" + file, encoding: .utf8)) ?? "" }
+
+    func waitFor(_ file: String, _ needle: String, timeout: Double = 20, process: Process? = nil) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if text(file).contains(needle) { return true }
+            if let process, !process.isRunning { return text(file).contains(needle) }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// (signature id, message, event time) of each finding line.
+    func findings(_ path: String) throws -> [String] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let v = try JSONParser.parse(String(line))
+            return "\(v["signature"]?["id"]?.string ?? "?") | \(v["message"]?.string ?? "") | \(v["event"]?["time"]?.uint64 ?? 0)"
+        }.sorted()
+    }
+
+    func testRunFindsFdPassingAndItsCaptureReplaysToTheSameFindings() throws {
+        try LiveGate.check()
+        let live = tmp + "/live.jsonl", capture = tmp + "/capture.jsonl", replayed = tmp + "/replay.jsonl"
+        let p = try start(["run", "--comm", "mw-trigger", "--capture", capture, "--out", live])
+        guard waitFor("stderr", "probes attached", process: p) else {
+            p.terminate()
+            return XCTFail("moonwatch run did not start: \(text("stderr"))")
+        }
+        let pass = try Trigger.run("fdpass", ["/etc/hostname"])
+        _ = try Trigger.run("toctou-sendto", ["20000"])
+        _ = try Trigger.run("recvmmsg-compat")
+        usleep(300_000)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text("stderr"))
+        XCTAssertTrue(text("stderr").contains("kernel drops: 0"), text("stderr"))
+
+        let liveFindings = try findings(live)
+        XCTAssertTrue(liveFindings.contains { $0.hasPrefix("MW-1001 | mw-trigger (pid \(pass.pid)) passed 1 file descriptor") }, "\(liveFindings.prefix(5))")
+        XCTAssertTrue(liveFindings.contains { $0.hasPrefix("MW-2001 ") })
+        XCTAssertTrue(liveFindings.contains { $0.hasPrefix("MW-3001 ") })
+        let line = try XCTUnwrap(try String(contentsOfFile: live, encoding: .utf8).split(separator: "\n").first { $0.contains("\"MW-1001\"") })
+        let f = try JSONParser.parse(String(line))
+        XCTAssertEqual(f["data"]?["files"]?[0]?["path"], "/etc/hostname")
+        XCTAssertEqual(f["data"]?["pid"]?.i, Int64(pass.pid))
+        XCTAssertEqual(f["data"]?["comm"], "mw-trigger")
+
+        let r = try start(["replay", capture, "--out", replayed])
+        r.waitUntilExit()
+        XCTAssertEqual(r.terminationStatus, 0, text("stderr"))
+        XCTAssertEqual(try findings(replayed), liveFindings, "capture then replay gives the live findings")
+    }
+
+    func testCaptureStopsAfterDurationAndWritesReplayableLines() throws {
+        try LiveGate.check()
+        let out = tmp + "/cap.jsonl"
+        let p = try start(["capture", out, "--events", "socketpair,sendmsg,recvmsg", "--comm", "mw-trigger", "--for", "1500ms"])
+        XCTAssertTrue(waitFor("stderr", "probes attached", process: p), text("stderr"))
+        _ = try Trigger.run("fdpass", ["/etc/hostname"])
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text("stderr"))
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let names = try lines.map { try EventJSON.decode(try JSONParser.parse(String($0))).name }
+        XCTAssertEqual(Set(names), ["socketpair", "sendmsg", "recvmsg"])
+        XCTAssertTrue(text("stderr").contains("captured \(lines.count) events"), text("stderr"))
+    }
+
+    func testUnknownEventNameIsRejectedWithASuggestion() throws {
+        let p = try start(["run", "--events", "sendmsgg,recvmsg"])
+        p.waitUntilExit()
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        XCTAssertTrue(text("stderr").contains("did you mean sendmsg"), text("stderr"))
+        let q = try start(["capture", "-", "--for", "soon"])
+        q.waitUntilExit()
+        XCTAssertNotEqual(q.terminationStatus, 0)
+        XCTAssertTrue(text("stderr").contains("30s, 5m or 1h"), text("stderr"))
+    }
+
+    func testWithoutPrivilegesTheErrorSaysWhyAndPointsAtReplay() throws {
+        var prefix: [String] = []
+        if geteuid() == 0 {
+            // Drop to nobody with no capabilities to see what an ordinary user sees.
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { throw XCTSkip("setpriv not installed") }
+            prefix = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
+        }
+        let p = try start(["run", "--for", "1s"], prefix: prefix)
+        p.waitUntilExit()
+        guard !text("stderr").contains("Permission denied") || text("stderr").contains("live capture") else {
+            throw XCTSkip("the unprivileged user cannot execute the build products here: \(text("stderr"))")
+        }
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        XCTAssertTrue(text("stderr").contains("live capture needs root, or CAP_BPF and CAP_PERFMON"), text("stderr"))
+        XCTAssertTrue(text("stderr").contains("moonwatch replay"), text("stderr"))
+    }
+
+    // MARK: - scope filters in the kernel (in process)
+
+    func testPidScopeFollowsForkedChildrenAndNothingElse() throws {
+        try LiveGate.check()
+        var o = LiveOptions(kinds: Set(Catalogue.kinds))
+        o.pids = [0x3fff_fff0]  // no such process: the scope starts empty, the trigger is added below
+        let s: LiveSession
+        do { s = try LiveSession(o) } catch { try LiveGate.check(error); throw error }
+        defer { s.stop() }
+        let run = try Trigger.run("fdpass", ["/etc/hostname"]) { pid in try s.source.addToScope(pid: pid) }
+        let child = Int32(try XCTUnwrap(run.int("child")))
+        let ev = s.collect { $0.name == "process_exit" && $0.process.pid == run.pid && $0.process.tid == run.pid }
+        XCTAssertNotNil(ev.first("sendmsg") { $0.process.pid == run.pid })
+        XCTAssertNotNil(ev.first("recvmsg") { $0.process.pid == child }, "the child joined the scope at fork")
+        XCTAssertEqual(Set(ev.map(\.process.pid)).subtracting([run.pid, child]), [], "nothing outside the scope")
+
+        let other = try Trigger.run("socket-calls")
+        let later = s.collect(timeout: 0.5) { _ in false }
+        XCTAssertFalse(later.contains { $0.process.pid == other.pid }, "a process outside the scope")
+    }
+
+    func testUidScope() throws {
+        try LiveGate.check()
+        var o = LiveOptions(kinds: Set(Catalogue.kinds))
+        o.uids = [65534]
+        o.comms = ["mw-trigger"]
+        let s: LiveSession
+        do { s = try LiveSession(o) } catch { try LiveGate.check(error); throw error }
+        defer { s.stop() }
+        let run = try Trigger.run("uffd-unpriv")
+        let ev = s.collect { $0.name == "process_exit" && $0.process.pid == run.pid }
+        XCTAssertNotNil(ev.first("userfaultfd"))
+        XCTAssertEqual(Set(ev.map(\.process.uid)), [65534])
+    }
+
+    func testDropsAreCountedAndWarnedAbout() throws {
+        try LiveGate.check()
+        let warnings = Mutex<[String]>([])
+        var o = LiveOptions(kinds: [Catalogue.kind(named: "sendto")!])
+        o.comms = ["mw-trigger"]
+        o.ringBytes = 4096  // room for a handful of records: a burst must overflow it
+        o.warn = { w in warnings.withLock { $0.append(w) } }
+        let s: LiveSession
+        do { s = try LiveSession(o) } catch { try LiveGate.check(error); throw error }
+        let run = try Trigger.run("toctou-sendto", ["20000"])
+        let got = s.collect(timeout: 1.5) { _ in false }.filter { $0.process.pid == run.pid }.count
+        s.stop()
+        let stats = s.source.stats
+        XCTAssertGreaterThan(stats.kernelDrops, 0)
+        XCTAssertEqual(UInt64(got) + stats.kernelDrops, 20000, "every call is either delivered or counted as dropped")
+        XCTAssertEqual(stats.extra["kernel_ring_full"], stats.kernelDrops)
+        XCTAssertTrue(warnings.withLock { $0.contains { $0.contains("the kernel dropped") } })
+    }
+}
