@@ -365,12 +365,16 @@ __noinline int mw_resolve_fds(struct mw_task *t, u32 ctl, u32 len, u32 q, u32 co
 
 /* ------------------------------------------------------------- msghdr ---- */
 
-#define MSG_FIXED (sizeof(struct mw_msg) + sizeof(struct mw_user_msghdr))
+#define MSG_FIXED (sizeof(struct mw_msg) + MW_MSG_WINDOW)
+#define PAGE_MASK_4K (~4095ULL)
 
 /*
  * Copies the message header at user address `uptr` and what it points to (name, iovec array,
  * control) into a struct mw_msg at rec[p]. `resolve` also resolves SCM_RIGHTS descriptors.
  * Returns the bytes written (mw_msg.size), 0 when out of space.
+ *
+ * User reads are the dominant cost here (each one a few dozen ns of fixed overhead), so the
+ * header is read as part of a window around it that often covers the iovec array as well.
  */
 __noinline int mw_cap_msg(struct mw_task *t, u32 p, u64 uptr, u32 compat, u32 resolve)
 {
@@ -380,122 +384,155 @@ __noinline int mw_cap_msg(struct mw_task *t, u32 p, u64 uptr, u32 compat, u32 re
         return 0;
     struct mw_msg *m = (struct mw_msg *)&t->rec[p];
     __builtin_memset(m, 0, sizeof(*m));
-    u32 q = p + sizeof(struct mw_msg);
-    u64 name, iov, ctl, iovlen, ctllen;
-    u32 namelen;
+    u32 hsz = compat ? sizeof(struct mw_compat_msghdr) : sizeof(struct mw_user_msghdr);
+    u32 w = p + sizeof(struct mw_msg);
     u8 status = 0;
 
+    /* The window: up to 128 bytes before the header, 256 in all, never outside the page(s)
+     * the header itself occupies, so it cannot fault where the header read would not. */
+    u64 page = uptr & PAGE_MASK_4K;
+    u64 lo = uptr - 128;
+    if (lo > uptr || lo < page)
+        lo = page;
+    u64 page_end = ((uptr + hsz - 1) & PAGE_MASK_4K) + 4096;
+    u64 hi = lo + MW_MSG_WINDOW;
+    if (hi > page_end)
+        hi = page_end;
+    u32 wlen = hi - lo;
+    u32 hoff = uptr - lo;
+    if (wlen > MW_MSG_WINDOW || hoff > 128 || hoff + hsz > wlen) {
+        lo = uptr;  /* cannot happen for sane input; read just the header */
+        hoff = 0;
+        wlen = hsz;
+        hi = uptr + hsz;
+    }
+    if (bpf_probe_read_user(&t->rec[w], wlen & (2 * MW_MSG_WINDOW - 1), (void *)lo) < 0) {
+        /* Retry the header alone, in case the window touched something unreadable. */
+        lo = uptr;
+        hoff = 0;
+        wlen = hsz;
+        hi = uptr + hsz;
+        if (bpf_probe_read_user(&t->rec[w], hsz & 63, (void *)uptr) < 0) {
+            m->status = MW_M_HDR_FAULT;
+            m->size = sizeof(struct mw_msg);
+            return m->size;
+        }
+    }
+    u32 hp = w + hoff;
+    if (hp > MW_REC_BUF - 64)
+        return 0;
+    u64 name, iov, ctl, iovlen, ctllen;
+    u32 namelen;
     if (compat) {
-        if (bpf_probe_read_user(&t->rec[q], sizeof(struct mw_compat_msghdr), (void *)uptr) < 0) {
-            m->status = MW_M_HDR_FAULT;
-            m->size = sizeof(struct mw_msg);
-            return m->size;
-        }
-        struct mw_compat_msghdr *h = (struct mw_compat_msghdr *)&t->rec[q];
+        struct mw_compat_msghdr *h = (struct mw_compat_msghdr *)&t->rec[hp];
         name = h->msg_name;
         namelen = h->msg_namelen;
         iov = h->msg_iov;
         iovlen = h->msg_iovlen;
         ctl = h->msg_control;
         ctllen = h->msg_controllen;
-        m->hdr_len = sizeof(struct mw_compat_msghdr);
     } else {
-        if (bpf_probe_read_user(&t->rec[q], sizeof(struct mw_user_msghdr), (void *)uptr) < 0) {
-            m->status = MW_M_HDR_FAULT;
-            m->size = sizeof(struct mw_msg);
-            return m->size;
-        }
-        struct mw_user_msghdr *h = (struct mw_user_msghdr *)&t->rec[q];
+        struct mw_user_msghdr *h = (struct mw_user_msghdr *)&t->rec[hp];
         name = h->msg_name;
         namelen = h->msg_namelen;
         iov = h->msg_iov;
         iovlen = h->msg_iovlen;
         ctl = h->msg_control;
         ctllen = h->msg_controllen;
-        m->hdr_len = sizeof(struct mw_user_msghdr);
     }
-    q += ROUND8(m->hdr_len);
+    u32 q = w + ROUND8(wlen & 0x1ff);
+    u16 hdr_off = sizeof(struct mw_msg) + hoff, iov_off = 0, name_off = 0, ctl_off = 0, files_off = 0;
+    u16 iov_n = 0, name_n = 0, ctl_n = 0, files_n = 0;
+    u8 nfiles = 0;
 
-    /* name */
-    u32 n = 0;
-    if (name && namelen > 0) {
-        n = namelen > MW_MAX_NAME ? MW_MAX_NAME : namelen;
-        if (q > MW_REC_BUF - 2 * MW_MAX_NAME)
-            goto full;
-        if (bpf_probe_read_user(&t->rec[q], n & (MW_MAX_NAME * 2 - 1), (void *)name) < 0) {
-            status |= MW_M_NAME_FAULT;
-            n = 0;
-        }
-    }
-    m->name_len = n;
-    q += ROUND8(n);
-
-    /* iovec lengths */
-    n = 0;
+    /* iovec array: inside the window, or its own read */
     if (iov && iovlen > 0) {
         u64 cnt = iovlen;
         if (cnt > MW_MAX_IOV) {
             cnt = MW_MAX_IOV;
             status |= MW_M_IOV_TRUNC;
         }
-        n = cnt * (compat ? sizeof(struct mw_compat_iovec) : sizeof(struct mw_iovec));
-        if (q > MW_REC_BUF - 2 * MW_MAX_IOV * sizeof(struct mw_iovec))
-            goto full;
-        if (bpf_probe_read_user(&t->rec[q], n & (MW_MAX_IOV * sizeof(struct mw_iovec) * 2 - 1), (void *)iov) < 0) {
-            status |= MW_M_IOV_FAULT;
-            n = 0;
+        u32 n = cnt * (compat ? sizeof(struct mw_compat_iovec) : sizeof(struct mw_iovec));
+        if (iov >= lo && iov + n <= hi) {
+            iov_off = sizeof(struct mw_msg) + (iov - lo);
+            iov_n = n;
+        } else {
+            if (q > MW_REC_BUF - 2 * MW_MAX_IOV * sizeof(struct mw_iovec))
+                goto full;
+            if (bpf_probe_read_user(&t->rec[q], n & (MW_MAX_IOV * sizeof(struct mw_iovec) * 2 - 1), (void *)iov) < 0) {
+                status |= MW_M_IOV_FAULT;
+            } else {
+                iov_off = q - p;
+                iov_n = n;
+                q += ROUND8(n);
+            }
         }
     }
-    m->iov_len = n;
-    q += ROUND8(n);
+
+    /* name */
+    if (name && namelen > 0) {
+        u32 n = namelen > MW_MAX_NAME ? MW_MAX_NAME : namelen;
+        if (q > MW_REC_BUF - 2 * MW_MAX_NAME)
+            goto full;
+        if (bpf_probe_read_user(&t->rec[q], n & (MW_MAX_NAME * 2 - 1), (void *)name) < 0) {
+            status |= MW_M_NAME_FAULT;
+        } else {
+            name_off = q - p;
+            name_n = n;
+            q += ROUND8(n);
+        }
+    }
 
     /* control */
-    n = 0;
-    u32 ctl_at = q;
     if (ctl && ctllen > 0) {
         u64 c = ctllen;
         if (c > MW_MAX_CTL) {
             c = MW_MAX_CTL;
             status |= MW_M_CTL_TRUNC;
         }
-        n = c;
+        u32 n = c;
         if (q > MW_REC_BUF - 2 * MW_MAX_CTL)
             goto full;
         if (bpf_probe_read_user(&t->rec[q], n & (MW_MAX_CTL * 2 - 1), (void *)ctl) < 0) {
             status |= MW_M_CTL_FAULT;
-            n = 0;
+        } else {
+            u32 ctl_at = q;
+            ctl_off = q - p;
+            ctl_n = n;
+            q += ROUND8(n);
+            if (resolve) {
+                int r = mw_resolve_fds(t, ctl_at, n, q, compat);
+                files_n = r & 0xffff;
+                nfiles = (r >> 16) & 0xff;
+                if (r >> 24)
+                    status |= MW_M_FILES_TRUNC;
+                if (files_n)
+                    files_off = q - p;
+                q += files_n;
+            }
         }
-    }
-    m->ctl_len = n;
-    q += ROUND8(n);
-
-    if (resolve && n > 0) {
-        int r = mw_resolve_fds(t, ctl_at, n, q, compat);
-        u32 w = r & 0xffff;
-        if (p > MW_REC_BUF - MSG_FIXED)
-            return 0;
-        m = (struct mw_msg *)&t->rec[p];
-        m->files_len = w;
-        m->nfiles = (r >> 16) & 0xff;
-        if (r >> 24)
-            status |= MW_M_FILES_TRUNC;
-        q += w;
     }
 
     if (p > MW_REC_BUF - MSG_FIXED)
         return 0;
     m = (struct mw_msg *)&t->rec[p];
+    m->hdr_off = hdr_off;
+    m->hdr_len = hsz;
+    m->win_len = wlen;
+    m->iov_off = iov_off;
+    m->iov_len = iov_n;
+    m->name_off = name_off;
+    m->name_len = name_n;
+    m->ctl_off = ctl_off;
+    m->ctl_len = ctl_n;
+    m->files_off = files_off;
+    m->files_len = files_n;
+    m->nfiles = nfiles;
     m->status = status;
     m->size = q - p;
     return q - p;
 
 full:
-    if (p > MW_REC_BUF - MSG_FIXED)
-        return 0;
-    m = (struct mw_msg *)&t->rec[p];
-    m->status = status | MW_M_CTL_TRUNC;
-    m->size = sizeof(struct mw_msg);
-    m->hdr_len = 0;
     return 0;
 }
 
@@ -778,8 +815,12 @@ static __always_inline u8 bits_of_cs(u16 cs)
     return cs == USER64_CS ? 64 : (cs == USER32_CS ? 32 : 0);
 }
 
+/*
+ * Process context. Direct loads through the BTF task pointer instead of helper calls: each
+ * helper (comm, uid/gid, cgroup id) costs tens of ns per call on the hot path.
+ */
 static __always_inline void fill_header(struct mw_task *t, struct task_struct *task, u16 kind, u16 flags,
-                                        s32 nr, u64 pid_tgid, u64 uid_gid, u8 bits)
+                                        s32 nr, u8 bits)
 {
     struct mw_event_hdr *h = hdr_of(t);
     h->version = MW_WIRE_VERSION;
@@ -789,27 +830,32 @@ static __always_inline void fill_header(struct mw_task *t, struct task_struct *t
     h->size = 0;
     h->nr = nr;
     h->ts_enter = bpf_ktime_get_ns();
-    h->ts_exit = 0;
+    h->reserved = 0;
     h->ret = 0;
-    h->pid = pid_tgid >> 32;
-    h->tid = (u32)pid_tgid;
+    h->pid = task->tgid;
+    h->tid = task->pid;
     h->ppid = task->real_parent->tgid;
-    h->uid = (u32)uid_gid;
-    h->gid = uid_gid >> 32;
+    const struct cred *cred = task->cred;
+    h->uid = cred->uid.val;
+    h->gid = cred->gid.val;
     h->cpu = bpf_get_smp_processor_id();
     h->bits = bits;
     h->pad0 = 0;
-    h->cgroup = bpf_get_current_cgroup_id();
+    h->cgroup = task->cgroups->dfl_cgrp->kn->id;
     h->mntns = task->nsproxy->mnt_ns->ns.inum;
     if (!t->pidns)
         t->pidns = task_pidns(task);
     h->pidns = t->pidns;
-    bpf_get_current_comm(h->comm, sizeof(h->comm));
+    /* comm, as two 8-byte loads (the helper would copy it byte by byte) */
+    u64 *c = (u64 *)h->comm;
+    c[0] = *(u64 *)&task->comm[0];
+    c[1] = *(u64 *)&task->comm[8];
     t->len = MW_HDR_SIZE;
     t->exe_pending = 0;
 }
 
-/* Copies the finished record into the ring buffer and counts the outcome. */
+/* Copies the finished record into the ring buffer. Only failures touch the counters: user
+ * space counts what it receives. */
 static __always_inline void submit(struct mw_task *t)
 {
     u32 len = t->len;
@@ -819,20 +865,13 @@ static __always_inline void submit(struct mw_task *t)
     h->size = len;
     u64 pending = bpf_ringbuf_query(&mw_events, BPF_RB_AVAIL_DATA);
     u64 flags = pending >= mw_cfg.wake_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-    struct mw_stats *s = stats();
     if (bpf_ringbuf_output(&mw_events, t->rec, len, flags) < 0) {
-        if (s)
-            __sync_fetch_and_add(&s->drop_ring, 1);
+        STAT_INC(drop_ring);
         return;
     }
     /* Only a delivered record teaches user space the exe path. */
     if (t->exe_pending)
         t->exe_key = t->exe_pending;
-    if (s) {
-        __sync_fetch_and_add(&s->events, 1);
-        if (h->flags & MW_EV_TRUNC)
-            __sync_fetch_and_add(&s->truncated, 1);
-    }
 }
 
 /* ------------------------------------------------------------ syscalls ---- */
@@ -840,6 +879,8 @@ static __always_inline void submit(struct mw_task *t)
 static __always_inline void capture_args(struct mw_task *t, const volatile struct mw_syscall_cfg *c, u32 phase,
                                          u32 compat)
 {
+    if (!(phase == MW_P_ENTRY ? c->read_entry : c->read_exit))
+        return;
     for (int i = 0; i < MW_MAX_ARGS; i++) {
         u32 type = c->type[i];
         if (!(c->phase[i] & phase) || type < MW_T_STRING)
@@ -861,12 +902,10 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, const bool bt
     if (mw_cfg.version != MW_WIRE_VERSION)
         return 0;
 
-    u64 pid_tgid = bpf_get_current_pid_tgid();
-    u32 tgid = pid_tgid >> 32;
+    u32 tgid = task->tgid;
     if (tgid == mw_cfg.self_tgid)
         return 0;
-    u64 uid_gid = bpf_get_current_uid_gid();
-    if (!in_scope(tgid, (u32)uid_gid))
+    if (mw_cfg.filter && !in_scope(tgid, task->cred->uid.val))
         return 0;
 
     u64 a[MW_MAX_ARGS];
@@ -918,11 +957,14 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, const bool bt
         STAT_INC(drop_storage);
         return 0;
     }
-    fill_header(t, task, c->kind, flags, nr, pid_tgid, uid_gid, bits_of_cs(cs));
+    fill_header(t, task, c->kind, flags, nr, bits_of_cs(cs));
     struct mw_event_hdr *h = hdr_of(t);
     for (int i = 0; i < MW_MAX_ARGS; i++)
         h->args[i] = i < c->nargs ? a[i] : 0;
-    mw_cap_exe(t);
+    /* The exe path goes out once per thread and exec; the check is two loads. */
+    struct mm_struct *mm = task->mm;
+    if (mm && (u64)mm->exe_file != t->exe_key)
+        mw_cap_exe(t);
     capture_args(t, c, MW_P_ENTRY, compat);
     t->idx = idx;
     t->abi_nr = id | (compat ? 0x80000000 : 0);
@@ -960,7 +1002,6 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, const bool bt
     }
     struct mw_event_hdr *h = hdr_of(t);
     h->ret = ret;
-    h->ts_exit = bpf_ktime_get_ns();
     h->flags |= MW_EV_EXIT;
     if (!((in->flags & MW_CFG_EXEC) && ret == 0))
         capture_args(t, in, MW_P_EXIT, compat);
@@ -996,8 +1037,6 @@ int mw_sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
 
 static __always_inline void process_event(struct task_struct *task, u16 kind, u64 a0, u64 a1)
 {
-    u64 pid_tgid = bpf_get_current_pid_tgid();
-    u64 uid_gid = bpf_get_current_uid_gid();
     struct mw_task *t = bpf_task_storage_get(&mw_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!t) {
         STAT_INC(drop_storage);
@@ -1007,11 +1046,10 @@ static __always_inline void process_event(struct task_struct *task, u16 kind, u6
     t->state = TASK_IDLE;
     struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
     u16 cs = regs ? BPF_CORE_READ(regs, cs) : 0;
-    fill_header(t, task, kind, MW_EV_PROCESS | MW_EV_EXIT, -1, pid_tgid, uid_gid, bits_of_cs(cs));
+    fill_header(t, task, kind, MW_EV_PROCESS | MW_EV_EXIT, -1, bits_of_cs(cs));
     struct mw_event_hdr *h = hdr_of(t);
     h->args[0] = a0;
     h->args[1] = a1;
-    h->ts_exit = h->ts_enter;
     mw_cap_exe(t);
     submit(t);
 }

@@ -35,6 +35,31 @@ typedef unsigned short umode_t;
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
+typedef struct {
+    u32 val;
+} kuid_t;
+
+typedef struct {
+    u32 val;
+} kgid_t;
+
+struct cred {
+    kuid_t uid;
+    kgid_t gid;
+};
+
+struct kernfs_node {
+    u64 id;
+};
+
+struct cgroup {
+    struct kernfs_node *kn;
+};
+
+struct css_set {
+    struct cgroup *dfl_cgrp;
+};
+
 struct pt_regs {
     long unsigned int r15;
     long unsigned int r14;
@@ -173,9 +198,11 @@ struct task_struct {
     struct task_struct *real_parent;
     struct task_struct *group_leader;
     struct pid *thread_pid;
+    const struct cred *cred;
     char comm[16];
     struct files_struct *files;
     struct nsproxy *nsproxy;
+    struct css_set *cgroups;
 };
 
 #pragma clang attribute pop

@@ -125,21 +125,22 @@ enum ArgDecode {
     // MARK: msghdr
 
     /// A struct mw_msg at the start of `b`. Returns the value and the bytes it used, or nil when
-    /// the header itself was not captured or the blob is malformed.
+    /// the blob is malformed; the value is nil when the header itself could not be read.
     static func msghdr(_ b: WireBytes, compat: Bool) -> (value: Value?, size: Int)? {
-        guard let hdrLen = b.u16(0), let nameLen = b.u16(2), let iovLen = b.u16(4), let ctlLen = b.u16(6),
-              let filesLen = b.u16(8), let nfiles = b.u8(11), let size32 = b.u32(12) else { return nil }
+        guard let hdrOff = b.u16(0), let hdrLen = b.u16(2), let iovOff = b.u16(4), let iovLen = b.u16(6),
+              let nameOff = b.u16(8), let nameLen = b.u16(10), let ctlOff = b.u16(12), let ctlLen = b.u16(14),
+              let filesOff = b.u16(16), let filesLen = b.u16(18), let nfiles = b.u8(23), let size32 = b.u32(24)
+        else { return nil }
         let size = Int(size32)
-        guard size >= MemoryLayout<mw_msg>.size, size <= b.count else { return nil }
+        guard size >= MemoryLayout<mw_msg>.size, size <= b.count, let blob = b.slice(0, size) else { return nil }
         if hdrLen == 0 { return (nil, size) }  // the header could not be read
-        var q = MemoryLayout<mw_msg>.size
-        guard let h = b.slice(q, Int(hdrLen)) else { return nil }
-        q += round8(Int(hdrLen))
-        let nameB = b.slice(q, Int(nameLen)); q += round8(Int(nameLen))
-        let iovB = b.slice(q, Int(iovLen)); q += round8(Int(iovLen))
-        let ctlB = b.slice(q, Int(ctlLen)); q += round8(Int(ctlLen))
-        let filesB = b.slice(q, Int(filesLen))
-        guard q <= size, nameB != nil, iovB != nil, ctlB != nil, filesB != nil else { return nil }
+        // Every part must lie inside this blob; an empty part needs no offset.
+        func part(_ off: UInt16, _ len: UInt16) -> WireBytes? {
+            len == 0 ? WireBytes(UnsafeRawBufferPointer(start: nil, count: 0)) : blob.slice(Int(off), Int(len))
+        }
+        guard let h = part(hdrOff, hdrLen), h.count == (compat ? 28 : 56), let iovB = part(iovOff, iovLen),
+              let nameB = part(nameOff, nameLen), let ctlB = part(ctlOff, ctlLen), let filesB = part(filesOff, filesLen)
+        else { return nil }
 
         let namePtr, iovlen, controllen: UInt64
         let namelen: Int32
@@ -152,7 +153,7 @@ enum ArgDecode {
             namePtr = np; namelen = nl; iovlen = il; controllen = cl; flags = fl
         }
 
-        let name: Value = (namePtr != 0 && namelen > 0 && nameLen > 0) ? sockaddr(nameB!) : .null
+        let name: Value = (namePtr != 0 && namelen > 0 && nameLen > 0) ? sockaddr(nameB) : .null
 
         var iov: [Value] = []
         var total: UInt64 = 0
@@ -160,13 +161,13 @@ enum ArgDecode {
         let n = Int(iovLen) / stride
         iov.reserveCapacity(n)
         for i in 0..<n {
-            let l: UInt64 = compat ? UInt64(iovB!.u32(i * 8 + 4) ?? 0) : (iovB!.u64(i * 16 + 8) ?? 0)
+            let l: UInt64 = compat ? UInt64(iovB.u32(i * 8 + 4) ?? 0) : (iovB.u64(i * 16 + 8) ?? 0)
             total &+= l
             iov.append(.unsigned(l))
         }
 
-        let files = nfiles > 0 ? Self.files(filesB!, count: Int(nfiles)) : []
-        let control = cmsgs(ctlB!, compat: compat, files: files)
+        let files = nfiles > 0 ? Self.files(filesB, count: Int(nfiles)) : []
+        let control = cmsgs(ctlB, compat: compat, files: files)
 
         let v = object(msgKeys, [name, .array(iov), .unsigned(iovlen), .unsigned(total), .unsigned(controllen),
                                  .array(control), .int(Int64(Int32(bitPattern: flags)))])

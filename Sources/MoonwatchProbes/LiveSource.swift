@@ -8,10 +8,8 @@ import Synchronization
 
 /// Kernel-side counters, summed over CPUs (struct mw_stats).
 public struct KernelCounters: Sendable, Equatable {
-    public var events: UInt64 = 0
     public var dropRing: UInt64 = 0
     public var dropStorage: UInt64 = 0
-    public var truncated: UInt64 = 0
     public var faults: UInt64 = 0
     public var lostExit: UInt64 = 0
     public var socketcall: UInt64 = 0
@@ -97,6 +95,7 @@ final class RingReader: @unchecked Sendable {
     private var current: [Event] = []
     private var records: UInt64 = 0
     private var skipped: [String: UInt64] = [:]
+    private var truncated: UInt64 = 0
     private var lastDrops: UInt64 = 0
     private var lastCheck: UInt64 = 0
     private var counters = KernelCounters()
@@ -138,6 +137,8 @@ final class RingReader: @unchecked Sendable {
     /// One record, straight from the ring's pages.
     private func record(_ raw: UnsafeRawBufferPointer) {
         records &+= 1
+        // mw_event_hdr.flags at offset 4: MW_EV_TRUNC marks a record cut to the probe's limits.
+        if raw.count >= 6, raw.loadUnaligned(fromByteOffset: 4, as: UInt16.self) & UInt16(MW_EV_TRUNC) != 0 { truncated &+= 1 }
         do {
             current.append(try decoder.decode(raw))
         } catch {
@@ -193,10 +194,9 @@ final class RingReader: @unchecked Sendable {
         shared.kernelDrops = counters.drops
         shared.extra = [
             "live": 1,  // the stats printer shows kernel drops (even 0) for live sources
-            "kernel_events": counters.events,
             "kernel_ring_full": counters.dropRing,
             "kernel_no_task_buffer": counters.dropStorage,
-            "truncated_records": counters.truncated,
+            "truncated_records": truncated,
             "user_read_faults": counters.faults,
             "lost_syscall_exits": counters.lostExit,
             "ia32_socketcalls": counters.socketcall,
@@ -230,10 +230,8 @@ final class RingReader: @unchecked Sendable {
         guard let per = try? bpfPerCPULookup(fd: probes.statsFD, key: 0, cpus: cpus, as: mw_stats.self) else { return KernelCounters() }
         var k = KernelCounters()
         for s in per {
-            k.events &+= s.events
             k.dropRing &+= s.drop_ring
             k.dropStorage &+= s.drop_storage
-            k.truncated &+= s.truncated
             k.faults &+= s.faults
             k.lostExit &+= s.lost_exit
             k.socketcall &+= s.socketcall

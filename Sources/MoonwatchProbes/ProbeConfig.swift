@@ -108,6 +108,10 @@ enum ProbeConfig {
             default: break
             }
         }
+        for i in 0..<6 where types[i] >= UInt8(MW_T_STRING.rawValue) {
+            if phases[i] & UInt8(MW_P_ENTRY) != 0 { c.read_entry |= 1 << UInt8(i) }
+            if phases[i] & UInt8(MW_P_EXIT) != 0 { c.read_exit |= 1 << UInt8(i) }
+        }
         c.type = (types[0], types[1], types[2], types[3], types[4], types[5])
         c.phase = (phases[0], phases[1], phases[2], phases[3], phases[4], phases[5])
         c.aux = (aux[0], aux[1], aux[2], aux[3], aux[4], aux[5])

@@ -53,9 +53,10 @@ func pad8(_ b: [UInt8]) -> [UInt8] { b + [UInt8](repeating: 0, count: (8 - b.cou
 
 func sockaddrIn(_ a: [UInt8], port: UInt16) -> [UInt8] { le(UInt16(2)) + withUnsafeBytes(of: port.bigEndian) { Array($0) } + a + [UInt8](repeating: 0, count: 8) }
 
-/// struct mw_msg with a native or compat header and the given parts.
+/// struct mw_msg with a native or compat header and the given parts. `window` puts the iovec
+/// array inside the header's window (one user read), as the probe does when they are close.
 func msgBlob(compat: Bool, name: [UInt8] = [], iovLens: [UInt64], control: [UInt8] = [], files: [UInt8] = [], nfiles: UInt8 = 0,
-             flags: UInt32 = 0) -> [UInt8] {
+             flags: UInt32 = 0, window: Bool = false) -> [UInt8] {
     var hdr: [UInt8]
     if compat {
         hdr = le(UInt32(name.isEmpty ? 0 : 0x1000)) + le(Int32(name.count)) + le(UInt32(0x2000)) + le(UInt32(iovLens.count))
@@ -66,9 +67,22 @@ func msgBlob(compat: Bool, name: [UInt8] = [], iovLens: [UInt64], control: [UInt
     }
     var iov: [UInt8] = []
     for l in iovLens { iov += compat ? le(UInt32(0x4000)) + le(UInt32(l)) : le(UInt64(0x4000)) + le(l) }
-    let body = pad8(hdr) + pad8(name) + pad8(iov) + pad8(control) + files
-    var m = le(UInt16(hdr.count)) + le(UInt16(name.count)) + le(UInt16(iov.count)) + le(UInt16(control.count))
-    m += le(UInt16(files.count)) + [0, nfiles] + le(UInt32(16 + body.count))
+    // Window: 8 bytes of other stack data, the header, then (window mode) the iovec array.
+    let win = [UInt8](repeating: 0xee, count: 8) + hdr + (window ? iov : [])
+    var body = pad8(win)
+    var off = 32 + body.count
+    var iovOff = window ? 32 + 8 + hdr.count : 0
+    if !window && !iov.isEmpty { iovOff = off; body += pad8(iov); off = 32 + body.count }
+    let nameOff = name.isEmpty ? 0 : off
+    body += pad8(name); off = 32 + body.count
+    let ctlOff = control.isEmpty ? 0 : off
+    body += pad8(control); off = 32 + body.count
+    let filesOff = files.isEmpty ? 0 : off
+    body += files
+    var m = le(UInt16(32 + 8)) + le(UInt16(hdr.count)) + le(UInt16(iovOff)) + le(UInt16(iov.count))
+    m += le(UInt16(nameOff)) + le(UInt16(name.count)) + le(UInt16(ctlOff)) + le(UInt16(control.count))
+    m += le(UInt16(filesOff)) + le(UInt16(files.count)) + le(UInt16(win.count)) + [0, nfiles]
+    m += le(UInt32(32 + body.count)) + le(UInt32(0))
     return m + body
 }
 
@@ -125,7 +139,7 @@ final class WireDecoderTests: XCTestCase {
         let files = fileEntry(fd: 7, type: MW_FILE_REGULAR, components: ["etc", "shadow"])
             + fileEntry(fd: 8, type: MW_FILE_SOCKET, ino: 99)
         let blob = msgBlob(compat: false, name: sockaddrIn([127, 0, 0, 1], port: 53), iovLens: [3, 5],
-                           control: rights + cred + other, files: files, nfiles: 2, flags: 0x40)
+                           control: rights + cred + other, files: files, nfiles: 2, flags: 0x40, window: true)
         var r = RecordBuilder(kind: "sendmsg", args: [4, 0x1000, 0])
         r.block(arg: 1, type: MW_T_MSGHDR, blob)
         r.block(arg: 1, phase: MW_P_EXIT, type: MW_T_MSGHDR, blob)
@@ -251,7 +265,7 @@ final class WireDecoderTests: XCTestCase {
     func testNestedLengthsFromTheWireAreNotTrusted() throws {
         // A msghdr blob whose inner lengths point past its end decodes to nothing, not garbage.
         var blob = msgBlob(compat: false, iovLens: [1])
-        blob.withUnsafeMutableBytes { $0.storeBytes(of: UInt16(4000), toByteOffset: 4, as: UInt16.self) }
+        blob.withUnsafeMutableBytes { $0.storeBytes(of: UInt16(4000), toByteOffset: 4, as: UInt16.self) }  // iov_off
         var r = RecordBuilder(kind: "recvmsg", args: [3, 0x1000, 0])
         r.block(arg: 1, phase: MW_P_EXIT, type: MW_T_MSGHDR, blob)
         XCTAssertNil(try decode(r.finished())[arg: "msg"])
@@ -295,8 +309,12 @@ final class WireDecoderTests: XCTestCase {
         XCTAssertEqual(c.type.4, UInt8(MW_T_SOCKADDR.rawValue))
         XCTAssertEqual(c.phase.4, UInt8(MW_P_EXIT))
         XCTAssertEqual(c.aux.4, 5 | UInt8(MW_AUX_PTR), "src_addr's length is the value-result addrlen")
+        XCTAssertEqual(c.read_entry, 0, "recvfrom reads nothing from memory at entry")
+        XCTAssertEqual(c.read_exit, 1 << 4 | 1 << 5)
         let s = ProbeConfig.entry(Catalogue.kind(named: "sendmsg")!)
         XCTAssertEqual(s.phase.1, UInt8(MW_P_ENTRY | MW_P_EXIT), "TOCTOU: both")
+        XCTAssertEqual(s.read_entry, 1 << 1)
+        XCTAssertEqual(s.read_exit, 1 << 1)
         let m = ProbeConfig.entry(Catalogue.kind(named: "sendmmsg")!)
         XCTAssertEqual(m.aux.1, 2, "vlen")
         XCTAssertEqual(ProbeConfig.entry(Catalogue.kind(named: "execveat")!).flags, UInt8(MW_CFG_EXEC))

@@ -18,8 +18,9 @@ final class WireLayoutTests: XCTestCase {
 
     func testPayloadStructsMatchC() {
         XCTAssertEqual(MemoryLayout<mw_block>.size, 8)
-        XCTAssertEqual(MemoryLayout<mw_msg>.size, 16)
-        XCTAssertEqual(MemoryLayout<mw_msg>.offset(of: \mw_msg.size), 12)
+        XCTAssertEqual(MemoryLayout<mw_msg>.size, 32)
+        XCTAssertEqual(MemoryLayout<mw_msg>.offset(of: \mw_msg.size), 24)
+        XCTAssertEqual(MemoryLayout<mw_msg>.offset(of: \mw_msg.nfiles), 23)
         XCTAssertEqual(MemoryLayout<mw_mmsg>.size, 8)
         XCTAssertEqual(MemoryLayout<mw_mmsg_entry>.size, 8)
         XCTAssertEqual(MemoryLayout<mw_file>.size, 16)

@@ -84,7 +84,9 @@ struct mw_syscall_cfg {
     __u8 type[MW_MAX_ARGS];  /* enum mw_type */
     __u8 phase[MW_MAX_ARGS]; /* MW_P_* bits */
     __u8 aux[MW_MAX_ARGS];   /* index of the length/count argument, MW_NO_AUX if none */
-    __u8 pad[5];
+    __u8 read_entry;         /* bit i: argument i is read from memory at entry (skips the loop when 0) */
+    __u8 read_exit;          /* bit i: argument i is read from memory at exit */
+    __u8 pad[3];
 };
 
 /* config.filter */
@@ -117,7 +119,7 @@ struct mw_config {
 /* mw_event_hdr.flags */
 #define MW_EV_COMPAT 0x1      /* 32-bit compat syscall (TS_COMPAT) */
 #define MW_EV_SOCKETCALL 0x2  /* reached through ia32 socketcall */
-#define MW_EV_EXIT 0x4        /* the exit half is present: ret and ts_exit are valid */
+#define MW_EV_EXIT 0x4        /* the exit half is present: ret is valid */
 #define MW_EV_TRUNC 0x8       /* some block was cut for lack of space */
 #define MW_EV_PROCESS 0x10    /* a scheduler event, not a syscall */
 
@@ -129,7 +131,7 @@ struct mw_event_hdr {
     __u32 size;      /* header + blocks, bytes */
     __s32 nr;        /* raw syscall number (ia32 number when compat; socketcall sub-call number) */
     __u64 ts_enter;  /* CLOCK_MONOTONIC ns at entry */
-    __u64 ts_exit;   /* CLOCK_MONOTONIC ns at exit */
+    __u64 reserved;  /* 0 (a second clock read per call costs more than it is worth) */
     __s64 ret;
     __u32 pid;       /* tgid, initial pid namespace */
     __u32 tid;
@@ -185,20 +187,32 @@ struct mw_block {
 
 /*
  * A message header as the caller laid it out (struct user_msghdr, or compat_msghdr when the
- * record is MW_EV_COMPAT), followed by copies of what it points to. Each part is padded to 8.
- *   raw header (hdr_len) | name (name_len) | iovec array (iov_len) | control (ctl_len) |
- *   resolved files (files_len: struct mw_file entries)
+ * record is MW_EV_COMPAT) and copies of what it points to, each located by (off, len) from the
+ * start of this struct. The header comes from a window of the caller's memory around it (kept
+ * within the header's own pages); when the iovec array lies inside that window too (both on
+ * the caller's stack, typically) it is read with the header in one go and iov_off points into
+ * the window, otherwise it is a part of its own. Parts follow the window, padded to 8:
+ *   window (win_len) | [iovec array] | name | control | resolved files (struct mw_file...)
+ * The decoder bounds-checks every (off, len) against size.
  */
 struct mw_msg {
+    __u16 hdr_off;
     __u16 hdr_len;
-    __u16 name_len;
+    __u16 iov_off;
     __u16 iov_len;
+    __u16 name_off;
+    __u16 name_len;
+    __u16 ctl_off;
     __u16 ctl_len;
+    __u16 files_off;
     __u16 files_len;
+    __u16 win_len;
     __u8 status;   /* MW_M_* */
     __u8 nfiles;
     __u32 size;    /* this struct and all parts, padded: where the next item starts */
+    __u32 pad;
 };
+#define MW_MSG_WINDOW 256 /* largest span read in one go for header + iovec array */
 
 struct mw_mmsg {
     __u32 count;   /* entries that follow */
@@ -247,15 +261,14 @@ struct mw_path {
 };
 
 /* ---- per-CPU counters (PERCPU_ARRAY "mw_stats", one element) ---- */
+/* Only what user space cannot count itself: delivered and truncated records it sees. */
 struct mw_stats {
-    __u64 events;        /* records submitted */
     __u64 drop_ring;     /* records lost: the ring buffer was full */
     __u64 drop_storage;  /* records lost: no per-task buffer (allocation failed or busy) */
-    __u64 truncated;     /* records submitted with MW_EV_TRUNC */
     __u64 faults;        /* blocks with MW_S_FAULT */
     __u64 lost_exit;     /* a syscall exit without its entry half (started before attach) */
     __u64 socketcall;    /* ia32 socketcall calls demultiplexed */
-    __u64 pad;
+    __u64 pad[3];
 };
 
 /* ---- the layouts both compilers must agree on ---- */
@@ -273,7 +286,8 @@ MW_ASSERT_OFF(struct mw_event_hdr, mntns, 72);
 MW_ASSERT_OFF(struct mw_event_hdr, args, 80);
 MW_ASSERT_OFF(struct mw_event_hdr, comm, 128);
 MW_ASSERT_SIZE(struct mw_block, 8);
-MW_ASSERT_SIZE(struct mw_msg, 16);
+MW_ASSERT_SIZE(struct mw_msg, 32);
+MW_ASSERT_OFF(struct mw_msg, size, 24);
 MW_ASSERT_SIZE(struct mw_mmsg, 8);
 MW_ASSERT_SIZE(struct mw_mmsg_entry, 8);
 MW_ASSERT_SIZE(struct mw_file, 16);
