@@ -891,6 +891,13 @@ static __always_inline void capture_args(struct mw_task *t, const volatile struc
 
 static __always_inline int on_enter(struct pt_regs *regs, long id, const bool btf)
 {
+#ifdef MW_TEST_VERIFIER_REJECT
+    /* Built only by the loader's error-path test: an out-of-bounds read the verifier refuses. */
+    if (id == 4095) {
+        volatile const u8 *p = (volatile const u8 *)&mw_cfg;
+        return p[sizeof(mw_cfg) + 64];
+    }
+#endif
     if (id < 0 || id >= MW_NR_SLOTS)
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();

@@ -66,8 +66,15 @@ final class Probes {
         scopeFD = bpf_map__fd(try object.map("mw_scope"))
     }
 
-    /// The compiled object embedded at build time.
+    /// The compiled object embedded at build time, or the file MOONWATCH_BPF_OBJECT names (for
+    /// trying a rebuilt bpf/ without relinking, and for the loader's error-path tests).
     static func embeddedImage() throws(ProbeError) -> [UInt8] {
+        if let path = getenv("MOONWATCH_BPF_OBJECT").map({ String(cString: $0) }), !path.isEmpty {
+            let bytes: [UInt8]
+            do { bytes = try FileSystem.readBytes(path) } catch { throw .objectMissing("MOONWATCH_BPF_OBJECT: \(error)") }
+            guard bytes.count > 64, bytes[0] == 0x7f, bytes[1] == 0x45 else { throw .objectMissing("\(path) is not an ELF object") }
+            return bytes
+        }
         guard let entry = EmbeddedBPF.files.first(where: { $0.path == "moonwatch.bpf.o" }) else {
             throw .objectMissing("moonwatch.bpf.o is not embedded")
         }
@@ -84,10 +91,11 @@ final class Probes {
         LibbpfLog.install()
         let image = try embeddedImage()
         var failures: [(mode: String, error: ProbeError)] = []
+        var logs: [String] = []
         for mode in options.forceMode.map({ [$0] }) ?? modes {
             do throws(ProbeError) {
                 let fallback = failures.first.map { "\($0.mode): \($0.error.shortReason)" }
-                return try attempt(mode: mode, image: image, options: options, fallbackReason: fallback)
+                return try attempt(mode: mode, image: image, options: options, fallbackReason: fallback, logs: &logs)
             } catch {
                 failures.append((mode, error))
                 // Permission problems do not depend on the program type: stop here.
@@ -95,11 +103,16 @@ final class Probes {
                 if case .notPermitted = error { throw error }
             }
         }
-        // Prefer the raw_tp failure: it is the last resort, and its verifier log the useful one.
-        throw failures.last?.error ?? .system("no attach mode to try")
+        // Report the last failure (raw_tp is the last resort); the log file has every attempt.
+        guard var last = failures.last?.error else { throw .system("no attach mode to try") }
+        if case .verifierRejected(let program, _, let summary) = last {
+            last = .verifierRejected(program: program, logPath: saveLog(options: options, logs), summary: summary)
+        }
+        throw last
     }
 
-    private static func attempt(mode: String, image: [UInt8], options: LiveOptions, fallbackReason: String?) throws(ProbeError) -> Probes {
+    private static func attempt(mode: String, image: [UInt8], options: LiveOptions, fallbackReason: String?,
+                                logs: inout [String]) throws(ProbeError) -> Probes {
         let suffix = mode == "tp_btf" ? "_btf" : "_raw"
         let object: BPFObject
         do { object = try BPFObject(image: image, name: "moonwatch") } catch { throw .objectMissing(error.description) }
@@ -142,8 +155,8 @@ final class Probes {
             if error.errno == EPERM { throw .refused("bpf_object__load: \(error)") }
             let program = failedProgram(in: libbpfText) ?? "(unknown)"
             let log = object.verifierLog
-            let path = saveLog(options: options, mode: mode, libbpf: libbpfText, verifier: log)
-            throw .verifierRejected(program: program, logPath: path, summary: summary(log: log, libbpf: libbpfText, error: error))
+            logs.append("== \(mode) programs: libbpf ==\n\(libbpfText)\n== \(mode) programs: verifier log ==\n\(log)\n")
+            throw .verifierRejected(program: program, logPath: nil, summary: summary(log: log, libbpf: libbpfText, error: error))
         }
 
         if scoped {
@@ -178,22 +191,28 @@ final class Probes {
         return nil
     }
 
-    /// The verifier's last words (the line before the "processed N insns" statistics).
+    /// The verifier's last words: the lines just before its "processed N insns" statistics.
     static func summary(log: String, libbpf: String, error: BPFCallError) -> String {
         let lines = log.split(separator: "\n").map(String.init)
-        if let i = lines.lastIndex(where: { $0.hasPrefix("processed ") }), i > 0 { return lines[i - 1] }
-        if let last = lines.last(where: { !$0.isEmpty }) { return last }
+        let end = lines.lastIndex(where: { $0.hasPrefix("processed ") }) ?? lines.count
+        // The complaint itself starts after the last instruction line ("12: (79) r1 = ...").
+        var start = end
+        while start > 0, let first = lines[start - 1].first, !first.isNumber, !lines[start - 1].hasPrefix(";") { start -= 1 }
+        let words = lines[start..<end].filter { !$0.isEmpty }.suffix(3)
+        if !words.isEmpty { return words.joined(separator: "; ") }
         if let l = libbpf.split(separator: "\n").last(where: { $0.contains("libbpf:") }) { return String(l) }
         return error.description
     }
 
-    static func saveLog(options: LiveOptions, mode: String, libbpf: String, verifier: String) -> String? {
+    /// Writes every failed attempt's libbpf output and verifier log to one file.
+    static func saveLog(options: LiveOptions, _ logs: [String]) -> String? {
+        guard !logs.isEmpty else { return nil }
         let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         let path = options.verifierLogPath ?? "\(dir)/moonwatch-\(getpid()).verifier.log"
-        var text = "moonwatch: eBPF load failure (\(mode) programs), kernel "
+        var text = "moonwatch: eBPF programs rejected at load, kernel "
         var u = utsname()
         if uname(&u) == 0 { text += withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
-        text += "\n\n== libbpf ==\n" + libbpf + "\n== verifier log ==\n" + verifier + "\n"
+        text += "\n\n" + logs.joined(separator: "\n")
         do { try FileSystem.write(path, Array(text.utf8)) } catch { return nil }
         return path
     }

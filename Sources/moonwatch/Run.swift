@@ -131,6 +131,11 @@ struct LiveCaptureOptions: ParsableArguments {
         opts.uids = uid
         opts.ringBytes = ringMiB << 20
         opts.warn = { note($0) }
+        // MOONWATCH_PROBE_MODE=raw_tp skips tp_btf (for comparing the two, or a kernel where it misbehaves).
+        if let m = getenv("MOONWATCH_PROBE_MODE").map({ String(cString: $0) }), !m.isEmpty {
+            guard m == "tp_btf" || m == "raw_tp" else { throw ValidationError("MOONWATCH_PROBE_MODE must be tp_btf or raw_tp, not \(m)") }
+            opts.forceMode = m
+        }
         let deadline = try duration.map { try LiveCaptureOptions.seconds($0) }.map { StopSignal.monotonicSeconds() + $0 }
         StopSignal.install()
         let source = try LiveSource(options: opts) {

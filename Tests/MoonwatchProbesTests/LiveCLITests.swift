@@ -19,8 +19,9 @@ final class LiveCLITests: XCTestCase {
     }
 
     /// Starts the binary with stdout and stderr going to files.
-    func start(_ args: [String], prefix: [String] = []) throws -> Process {
+    func start(_ args: [String], prefix: [String] = [], env: [String: String] = [:]) throws -> Process {
         let p = Process()
+        if !env.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 } }
         p.executableURL = URL(fileURLWithPath: prefix.first ?? Paths.moonwatch)
         p.arguments = prefix.isEmpty ? args : Array(prefix.dropFirst()) + [Paths.moonwatch] + args
         p.currentDirectoryURL = URL(fileURLWithPath: Paths.root)
@@ -126,6 +127,35 @@ final class LiveCLITests: XCTestCase {
         XCTAssertNotEqual(p.terminationStatus, 0)
         XCTAssertTrue(text("stderr").contains("live capture needs root, or CAP_BPF and CAP_PERFMON"), text("stderr"))
         XCTAssertTrue(text("stderr").contains("moonwatch replay"), text("stderr"))
+    }
+
+    func testVerifierRejectionSavesTheLogAndSaysWhere() throws {
+        try LiveGate.check()
+        // The real program with one deliberately out-of-bounds read (MW_TEST_VERIFIER_REJECT).
+        let clang = ProcessInfo.processInfo.environment["MOONWATCH_BPF_CLANG"] ?? "/opt/swift/usr/bin/clang"
+        guard FileManager.default.isExecutableFile(atPath: clang) else { throw XCTSkip("no clang at \(clang) to build the test object") }
+        let obj = tmp + "/bad.bpf.o"
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: clang)
+        cc.arguments = ["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-mcpu=v3", "-DMW_TEST_VERIFIER_REJECT",
+                        "-I", Paths.root + "/bpf", "-I", Paths.root + "/Sources/CMoonwatchWire/include",
+                        "-idirafter", "/usr/include", "-idirafter", "/usr/include/x86_64-linux-gnu",
+                        "-c", Paths.root + "/bpf/moonwatch.bpf.c", "-o", obj]
+        try cc.run()
+        cc.waitUntilExit()
+        XCTAssertEqual(cc.terminationStatus, 0)
+        let p = try start(["run", "--for", "1s"], env: ["MOONWATCH_BPF_OBJECT": obj, "TMPDIR": tmp])
+        p.waitUntilExit()
+        let err = text("stderr")
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        XCTAssertTrue(err.contains("the kernel's BPF verifier rejected program mw_sys_enter"), err)
+        XCTAssertTrue(err.contains("invalid access to map value"), err)
+        XCTAssertTrue(err.contains("moonwatch replay"), err)
+        let log = "\(tmp)/moonwatch-\(p.processIdentifier).verifier.log"
+        XCTAssertTrue(err.contains(log), err)
+        let saved = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        XCTAssertTrue(saved.contains("== tp_btf programs: verifier log ==") && saved.contains("== raw_tp programs: verifier log =="), saved)
+        XCTAssertTrue(saved.contains("invalid access to map value"), saved)
     }
 
     // MARK: - scope filters in the kernel (in process)

@@ -337,6 +337,10 @@ final class WireDecoderTests: XCTestCase {
         let log = "0: (79) r1 = *(u64 *)(r1 +0)\ninvalid access to map value, value_size=21 off=31 size=1\nprocessed 928 insns (limit 1000000)\n"
         XCTAssertEqual(Probes.summary(log: log, libbpf: libbpf, error: BPFCallError("bpf_object__load", errno: 13)),
                        "invalid access to map value, value_size=21 off=31 size=1")
+        let two = "4: (71) r0 = *(u8 *)(r1 +29824)\ninvalid access to map value, value_size=29760 off=29824 size=1\n"
+            + "R1 min value is outside of the allowed memory range\nprocessed 4 insns (limit 1000000)\n"
+        XCTAssertEqual(Probes.summary(log: two, libbpf: libbpf, error: BPFCallError("bpf_object__load", errno: 13)),
+                       "invalid access to map value, value_size=29760 off=29824 size=1; R1 min value is outside of the allowed memory range")
     }
 
     func testContainerIDFromCgroupPath() {
