@@ -17,6 +17,8 @@ struct Run: ParsableCommand {
             stops it: events already captured are processed, findings flushed, counters printed.
             --events replaces the captured set; a leading + adds to it (--events +recvmsg,connect). \
             --capture also writes every captured event to a file that `moonwatch replay` reads back.
+            Environment: MOONWATCH_PROBE_MODE=raw_tp skips the tp_btf programs; MOONWATCH_BPF_OBJECT=FILE \
+            loads another compiled bpf/moonwatch.bpf.o instead of the embedded one.
             """)
 
     @OptionGroup var signatures: SignatureOptions
@@ -79,7 +81,9 @@ struct LiveCaptureOptions: ParsableArguments {
         for c in comm where c.isEmpty || c.utf8.count > 15 {
             throw ValidationError("--comm \"\(c)\": a comm is 1 to 15 bytes long (the kernel cuts longer program names to 15)")
         }
-        for p in pid where p <= 0 { throw ValidationError("--pid \(p) is not a process id") }
+        for p in pid where p <= 0 || (kill(p, 0) != 0 && errno == ESRCH) {
+            throw ValidationError("--pid \(p): no such process")
+        }
         guard ringMiB >= 1, ringMiB <= 1024, ringMiB & (ringMiB - 1) == 0 else {
             throw ValidationError("--ring-size must be a power of two between 1 and 1024 (MiB)")
         }
