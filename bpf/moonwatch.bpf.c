@@ -388,10 +388,12 @@ __noinline int mw_cap_msg(struct mw_task *t, u32 p, u64 uptr, u32 compat, u32 re
     u32 w = p + sizeof(struct mw_msg);
     u8 status = 0;
 
-    /* The window: up to 128 bytes before the header, 256 in all, never outside the page(s)
-     * the header itself occupies, so it cannot fault where the header read would not. */
+    /* The window: up to MW_MSG_BACK bytes before the header, MW_MSG_WINDOW in all, never
+     * outside the page(s) the header itself occupies, so it cannot fault where the header read
+     * would not. Only the bytes up to the last one used stay in the record: every byte of a
+     * record costs ring and cache traffic. */
     u64 page = uptr & PAGE_MASK_4K;
-    u64 lo = uptr - 128;
+    u64 lo = uptr - MW_MSG_BACK;
     if (lo > uptr || lo < page)
         lo = page;
     u64 page_end = ((uptr + hsz - 1) & PAGE_MASK_4K) + 4096;
@@ -400,13 +402,15 @@ __noinline int mw_cap_msg(struct mw_task *t, u32 p, u64 uptr, u32 compat, u32 re
         hi = page_end;
     u32 wlen = hi - lo;
     u32 hoff = uptr - lo;
-    if (wlen > MW_MSG_WINDOW || hoff > 128 || hoff + hsz > wlen) {
+    if (wlen > MW_MSG_WINDOW || hoff > MW_MSG_BACK || hoff + hsz > wlen) {
         lo = uptr;  /* cannot happen for sane input; read just the header */
         hoff = 0;
         wlen = hsz;
         hi = uptr + hsz;
     }
-    if (bpf_probe_read_user(&t->rec[w], wlen & (2 * MW_MSG_WINDOW - 1), (void *)lo) < 0) {
+    if (wlen > MW_MSG_WINDOW)
+        return 0;
+    if (bpf_probe_read_user(&t->rec[w], wlen, (void *)lo) < 0) {
         /* Retry the header alone, in case the window touched something unreadable. */
         lo = uptr;
         hoff = 0;
@@ -440,11 +444,13 @@ __noinline int mw_cap_msg(struct mw_task *t, u32 p, u64 uptr, u32 compat, u32 re
         ctl = h->msg_control;
         ctllen = h->msg_controllen;
     }
-    u32 q = w + ROUND8(wlen & 0x1ff);
     u16 hdr_off = sizeof(struct mw_msg) + hoff, iov_off = 0, name_off = 0, ctl_off = 0, files_off = 0;
     u16 iov_n = 0, name_n = 0, ctl_n = 0, files_n = 0;
     u8 nfiles = 0;
+    u32 used = hoff + hsz;  /* window bytes the record keeps */
+    u32 q;
 
+    q = w + ROUND8(used & 0x1ff);
     /* iovec array: inside the window, or its own read */
     if (iov && iovlen > 0) {
         u64 cnt = iovlen;
@@ -456,7 +462,11 @@ __noinline int mw_cap_msg(struct mw_task *t, u32 p, u64 uptr, u32 compat, u32 re
         if (iov >= lo && iov + n <= hi) {
             iov_off = sizeof(struct mw_msg) + (iov - lo);
             iov_n = n;
+            if (iov - lo + n > used)
+                used = iov - lo + n;
+            q = w + ROUND8(used & 0x1ff);
         } else {
+            q = w + ROUND8(used & 0x1ff);
             if (q > MW_REC_BUF - 2 * MW_MAX_IOV * sizeof(struct mw_iovec))
                 goto full;
             if (bpf_probe_read_user(&t->rec[q], n & (MW_MAX_IOV * sizeof(struct mw_iovec) * 2 - 1), (void *)iov) < 0) {
@@ -518,7 +528,7 @@ __noinline int mw_cap_msg(struct mw_task *t, u32 p, u64 uptr, u32 compat, u32 re
     m = (struct mw_msg *)&t->rec[p];
     m->hdr_off = hdr_off;
     m->hdr_len = hsz;
-    m->win_len = wlen;
+    m->win_len = used;
     m->iov_off = iov_off;
     m->iov_len = iov_n;
     m->name_off = name_off;

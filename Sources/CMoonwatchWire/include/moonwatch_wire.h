@@ -212,7 +212,8 @@ struct mw_msg {
     __u32 size;    /* this struct and all parts, padded: where the next item starts */
     __u32 pad;
 };
-#define MW_MSG_WINDOW 256 /* largest span read in one go for header + iovec array */
+#define MW_MSG_WINDOW 192 /* largest span read in one go for header + iovec array */
+#define MW_MSG_BACK 64    /* of which before the header */
 
 struct mw_mmsg {
     __u32 count;   /* entries that follow */
