@@ -19,7 +19,7 @@ enum ArgDecode {
     static let credKeys = ["level", "type", "cred"]
     static let credFieldKeys = ["pid", "uid", "gid"]
     static let otherCmsgKeys = ["level", "type", "len"]
-    static let fileKeys = ["fd", "type", "path"]
+    static let fileKeys = ["fd", "type", "path", "ino"]
     static let mmsgKeys = ["msg", "len"]
     static let timespecKeys = ["sec", "nsec"]
 
@@ -116,7 +116,12 @@ enum ArgDecode {
             default:
                 kind = "other"; path = ""
             }
-            out.append(PassedFile(fd: fd, value: object(fileKeys, [.int(Int64(fd)), .string(kind), .string(path)])))
+            // The inode identifies the object on both sides of a pass: the sender's fd and the
+            // receiver's new fd resolve to the same one (MW-1003 pairs them by it).
+            let value = ino != 0
+                ? object(fileKeys, [.int(Int64(fd)), .string(kind), .string(path), .unsigned(ino)])
+                : object(Array(fileKeys.prefix(3)), [.int(Int64(fd)), .string(kind), .string(path)])
+            out.append(PassedFile(fd: fd, value: value))
             o += fileSize + round8(Int(plen))
         }
         return out

@@ -74,9 +74,11 @@ final class LiveProbeTests: XCTestCase {
         XCTAssertEqual(msg["controllen"]?.i, run.int("controllen"))
         XCTAssertEqual(msg["flags"], 0)
         let nullfd = try XCTUnwrap(run.int("nullfd"))
+        var null = stat()
+        XCTAssertEqual(stat("/dev/null", &null), 0)
         XCTAssertEqual(msg["control"]?[0], .object([
             ("level", "SOL_SOCKET"), ("type", "SCM_RIGHTS"), ("fds", [.int(nullfd)]),
-            ("files", [.object([("fd", .int(nullfd)), ("type", "file"), ("path", "/dev/null")])]),
+            ("files", [.object([("fd", .int(nullfd)), ("type", "file"), ("path", "/dev/null"), ("ino", .int(Int64(null.st_ino)))])]),
         ]))
         XCTAssertEqual(msg["control"]?[1], .object([
             ("level", "SOL_SOCKET"), ("type", "SCM_CREDENTIALS"),
@@ -167,11 +169,15 @@ final class LiveProbeTests: XCTestCase {
         let send = try XCTUnwrap(ev.first("sendmsg") { $0.process.pid == Int32(sender) })
         let rights = send[arg: "msg"]?["control"]?[0]
         XCTAssertEqual(rights?["fds"], [.int(passed)])
-        XCTAssertEqual(rights?["files"], [.object([("fd", .int(passed)), ("type", "file"), ("path", .string(path))])])
+        var st = stat()
+        XCTAssertEqual(stat(path, &st), 0)
+        XCTAssertEqual(rights?["files"], [.object([("fd", .int(passed)), ("type", "file"), ("path", .string(path)), ("ino", .int(Int64(st.st_ino)))])])
         let recv = try XCTUnwrap(ev.first("recvmsg") { $0.process.pid == Int32(child) })
         XCTAssertEqual(recv.process.ppid, Int32(sender))
         XCTAssertEqual(recv[arg: "msg"]?["control"]?[0]?["fds"], [.int(run.int("received_fd")!)])
         XCTAssertEqual(recv[arg: "msg"]?["control"]?[0]?["files"]?[0]?["path"], .string(path))
+        // Resolved in the receiver's own table at exit: the same object, so the same inode.
+        XCTAssertEqual(recv[arg: "msg"]?["control"]?[0]?["files"]?[0]?["ino"], .int(Int64(st.st_ino)))
 
         let findings = try bundledFindings(ev)
         let f = try XCTUnwrap(findings.first { $0.signature.id == "MW-1001" }, "\(findings.map(\.signature.id))")
@@ -203,7 +209,11 @@ final class LiveProbeTests: XCTestCase {
         let recv = try XCTUnwrap(ev.first("recvmsg") { $0.process.pid == child })
         XCTAssertEqual(recv.process.uid, 65534)
         XCTAssertEqual(recv[arg: "msg"]?["control"]?[0]?["files"]?[0]?["path"], "/etc/hostname")
-        XCTAssertTrue(try bundledFindings(ev).contains { $0.signature.id == "MW-1003" }, "privilege boundary")
+        let f = try XCTUnwrap(try bundledFindings(ev).first { $0.signature.id == "MW-1003" }, "privilege boundary")
+        XCTAssertEqual(f.data["boundary"], ["uid"])
+        XCTAssertEqual(f.data["sender"]?["uid"], 0)
+        XCTAssertEqual(f.data["receiver"]?["uid"], 65534)
+        XCTAssertNotNil(f.data["receiver"]?["inos"]?[0], "paired by inode")
     }
 
     // MARK: - 32-bit compat

@@ -155,7 +155,7 @@ final class WireDecoderTests: XCTestCase {
         XCTAssertEqual(msg["control"]?[0], .object([
             ("level", "SOL_SOCKET"), ("type", "SCM_RIGHTS"), ("fds", [7, 8]),
             ("files", [.object([("fd", 7), ("type", "file"), ("path", "/etc/shadow")]),
-                       .object([("fd", 8), ("type", "socket"), ("path", "socket:[99]")])]),
+                       .object([("fd", 8), ("type", "socket"), ("path", "socket:[99]"), ("ino", 99)])]),
         ]))
         XCTAssertEqual(msg["control"]?[1], .object([("level", "SOL_SOCKET"), ("type", "SCM_CREDENTIALS"),
                                                     ("cred", .object([("pid", 42), ("uid", 1000), ("gid", 100)]))]))
