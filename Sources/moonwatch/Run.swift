@@ -28,6 +28,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Also write every captured event to this capture file (JSON lines).", valueName: "file"))
     var capture: String?
 
+    @Flag(help: "Reload signature files when they change (SIGHUP always reloads).")
+    var watch = false
+
     func validate() throws { try live.check() }
 
     func run() throws {
@@ -36,13 +39,22 @@ struct Run: ParsableCommand {
         let kinds = try live.kinds(selected: Set(engine.selectedKinds))
         let writer = try capture.map { p throws(SystemError) in try CaptureWriter(path: p) }
         let source = try live.start(kinds)
+        let reloader = SignatureReloader(paths: signatures.paths, limits: signatures.limits, watch: watch, log: note)
+        SignatureReloader.handleHangup()
+        let between = {
+            guard let out = reloader.check(engine) else { return }
+            let missing = Set(engine.selectedKinds).subtracting(kinds)
+            if !out.added.isEmpty || !out.reloaded.isEmpty, !missing.isEmpty {
+                note("reload: the probes capture a fixed set of events; restart (or use --events +\(missing.map(\.name).sorted().joined(separator: ","))) to feed \(missing.map(\.name).sorted().joined(separator: ", "))")
+            }
+        }
         var failure: Error?
         do {
             if let writer {
-                try engine.run(TeeSource(source, writer))
+                try engine.run(TeeSource(source, writer), between: between)
                 try writer.flush()
             } else {
-                try engine.run(source)
+                try engine.run(source, between: between)
             }
         } catch { failure = error }
         report(engine.stats(source: source.stats), json: output.stats)

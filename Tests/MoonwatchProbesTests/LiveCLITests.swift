@@ -211,4 +211,47 @@ final class LiveCLITests: XCTestCase {
         XCTAssertEqual(stats.extra["kernel_ring_full"], stats.kernelDrops)
         XCTAssertTrue(warnings.withLock { $0.contains { $0.contains("the kernel dropped") } })
     }
+
+    /// --watch reloads a changed file while events flow; a broken edit keeps the previous version.
+    func testRunReloadsChangedSignaturesAndKeepsTheLastGoodOne() throws {
+        try LiveGate.check()
+        let dir = tmp + "/sigs"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let file = dir + "/opens.lua"
+        func write(_ version: String, broken: Bool = false) throws {
+            try """
+                return {\(broken ? " oops" : "") id = "RELOAD-1", version = "1.0.0", name = "n", description = "d", severity = "low",
+                  events = { "openat" }, filter = { comm = { "cat" } },
+                  on_event = function(event, state) report{ message = "\(version) " .. (event.args.pathname or "") } end }
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        func cat() throws {
+            let c = Process()
+            c.executableURL = URL(fileURLWithPath: "/bin/cat")
+            c.arguments = ["/etc/hostname"]
+            c.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            try c.run()
+            c.waitUntilExit()
+        }
+        try write("first")
+        let p = try start(["run", "--signatures", dir, "--watch", "--comm", "cat"])
+        defer { if p.isRunning { p.interrupt(); p.waitUntilExit() } }
+        XCTAssertTrue(waitFor("stderr", "probes attached", process: p), text("stderr"))
+        try cat()
+        XCTAssertTrue(waitFor("stdout", "first /etc/hostname", process: p), text("stdout"))
+        try write("second")
+        XCTAssertTrue(waitFor("stderr", "1 reloaded", process: p), text("stderr"))
+        try cat()
+        XCTAssertTrue(waitFor("stdout", "second /etc/hostname", process: p), text("stdout"))
+        try write("third", broken: true)
+        XCTAssertTrue(waitFor("stderr", "keeps running", process: p), text("stderr"))
+        try cat()
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline, text("stdout").components(separatedBy: "second /etc/hostname").count < 3 { usleep(50_000) }
+        XCTAssertEqual(text("stdout").components(separatedBy: "second /etc/hostname").count, 3, "the previous version still reports")
+        XCTAssertFalse(text("stdout").contains("third"))
+        p.interrupt()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text("stderr"))
+    }
 }
