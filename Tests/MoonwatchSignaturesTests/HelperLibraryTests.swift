@@ -55,4 +55,34 @@ final class HelperLibraryTests: XCTestCase {
         XCTAssertEqual(try eval("mw.process(301).exe", events: [fork, exec]), "/usr/bin/bash")
         XCTAssertEqual(try eval("mw.process(99999) == nil"), true)
     }
+
+    func testPerProcessRecordsFollowForkAndExit() throws {
+        let sig = try makeSignature(signatureSource(events: "\"socket\", \"process_fork\", \"process_exit\", \"close\"", body: """
+            local procs = mw.per_process(state, "p", 3)
+            if procs:track(event) then return end
+            if event.name == "socket" then procs:get(event.process.pid, function() return { n = 0 } end).n = event.ret end
+            if event.name == "close" then
+              local r = procs:get(event.process.pid)
+              report{ message = r and tostring(r.n) or "none" }
+            end
+            """))
+        func ctx(_ pid: Int32, tid: Int32? = nil) -> ProcessContext {
+            ProcessContext(pid: pid, tid: tid ?? pid, ppid: 1, uid: 0, gid: 0, comm: "p")
+        }
+        func ev(_ name: String, _ pid: Int32, ret: Int64 = 0, tid: Int32? = nil, args: [String: Value] = [:]) -> Event {
+            var e = Event(kind: Catalogue.kind(named: name)!, ret: ret, process: ctx(pid, tid: tid))
+            for (k, v) in args { e[arg: k] = v }
+            return e
+        }
+        let (findings, _) = try runEvents([sig], [
+            ev("socket", 10, ret: 7),
+            ev("process_fork", 10, args: ["child_pid": 11, "child_tid": 11]),   // child copies 7
+            ev("process_fork", 10, args: ["child_pid": 10, "child_tid": 12]),   // a thread: no new record
+            ev("socket", 11, ret: 9),                                          // the copy is its own
+            ev("close", 10), ev("close", 11),
+            ev("process_exit", 11, tid: 11), ev("close", 11),                  // gone after exit
+            ev("process_exit", 10, tid: 13), ev("close", 10),                  // a thread exiting keeps it
+        ])
+        XCTAssertEqual(findings.map(\.message), ["7", "9", "none", "7"])
+    }
 }

@@ -128,6 +128,67 @@ function mw.passed_fds(event)
   return fds, files
 end
 
+-- Per-process records ------------------------------------------------------------------------
+
+local Tracker = {}
+Tracker.__index = Tracker
+
+local function deep_copy(v, depth)
+  if type(v) ~= "table" or depth > 8 then return v end
+  local c = {}
+  for k, x in pairs(v) do c[k] = deep_copy(x, depth + 1) end
+  return c
+end
+
+--- Records keyed by pid, kept in `state[key]`, at most `max` of them (all dropped when full).
+--- Select "process_fork" and "process_exit" and call `t:track(event)` first: a child gets a copy
+--- of its parent's record (descriptors are inherited), and a process's record goes when it exits.
+function mw.per_process(state, key, max)
+  local t = state[key]
+  if t == nil then
+    t = setmetatable({ records = {}, n = 0, max = max or 4096 }, Tracker)
+    state[key] = t
+  end
+  return t
+end
+
+--- The record of `pid`; with `make`, creates it from `make()` when missing.
+function Tracker:get(pid, make)
+  local r = self.records[pid]
+  if r == nil and make then
+    if self.n >= self.max then self.records, self.n = {}, 0 end
+    r = make()
+    self.records[pid] = r
+    self.n = self.n + 1
+  end
+  return r
+end
+
+function Tracker:drop(pid)
+  if self.records[pid] ~= nil then
+    self.records[pid] = nil
+    self.n = self.n - 1
+  end
+end
+
+--- Handles process_fork and process_exit; returns true when `event` was one of them.
+function Tracker:track(event)
+  local name, pid = event.name, event.process.pid
+  if name == "process_exit" then
+    if event.process.tid == pid then self:drop(pid) end
+    return true
+  end
+  if name == "process_fork" then
+    local r, child = self.records[pid], event.args.child_pid
+    if r ~= nil and child and child ~= pid then   -- a new thread shares its process's record
+      self:drop(child)
+      self:get(child, function() return deep_copy(r, 0) end)
+    end
+    return true
+  end
+  return false
+end
+
 --- "comm (pid N)" for messages.
 function mw.who(event)
   local p = event.process

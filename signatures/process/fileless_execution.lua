@@ -1,6 +1,5 @@
 -- A program executed from an anonymous memory file (memfd_create) instead of from disk.
 local AT_EMPTY_PATH = 0x1000
-local MAX_PROCS = 4096
 
 local function fd_in_path(path, pid)
   if type(path) ~= "string" then return nil end
@@ -30,33 +29,16 @@ sealed memfd copy of itself on purpose (the CVE-2019-5736 fix); it is excluded b
   filter = { not_comm = { "runc", "runc:[0:PARENT]", "runc:[1:CHILD]", "runc:[2:INIT]" } },
 
   on_event = function(event, state)
-    state.procs = state.procs or {}
-    state.nprocs = state.nprocs or 0
+    local procs = mw.per_process(state, "memfds")   -- pid -> { fd = memfd name }
+    if procs:track(event) then return end           -- memfds are inherited across fork
     local pid, name, a = event.process.pid, event.name, event.args
-    if name == "process_exit" then
-      if event.process.tid == pid and state.procs[pid] then state.procs[pid] = nil; state.nprocs = state.nprocs - 1 end
-      return
-    end
-    if name == "process_fork" then
-      local memfds = state.procs[pid]
-      if memfds and a.child_pid then
-        local copy = {}
-        for fd, n in pairs(memfds) do copy[fd] = n end
-        state.procs[a.child_pid] = copy
-        state.nprocs = state.nprocs + 1
-      end
-      return
-    end
     if name == "memfd_create" then
-      if event.ret < 0 then return end
-      if state.nprocs >= MAX_PROCS then state.procs, state.nprocs = {}, 0 end
-      if not state.procs[pid] then state.nprocs = state.nprocs + 1; state.procs[pid] = {} end
-      state.procs[pid][event.ret] = a.name or ""
+      if event.ret >= 0 then procs:get(pid, function() return {} end)[event.ret] = a.name or "" end
       return
     end
     -- execve / execveat
     if event.ret ~= 0 then return end
-    local memfds = state.procs[pid] or {}
+    local memfds = procs:get(pid) or {}
     local fd, how
     if name == "execveat" and (a.flags or 0) & AT_EMPTY_PATH ~= 0 and (a.pathname == nil or a.pathname == "") then
       fd, how = a.dirfd, "execveat(fd, \"\", AT_EMPTY_PATH)"

@@ -1,17 +1,6 @@
 -- Standard input and output duplicated onto a network socket, then a shell executed.
 local SHELLS = mw.set{ "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "pwsh" }
-local MAX_PROCS = 4096
-
-local function proc(state, pid, create)
-  local p = state.procs[pid]
-  if not p and create then
-    if state.nprocs >= MAX_PROCS then state.procs, state.nprocs = {}, 0 end
-    p = { socks = {}, std = {} }
-    state.procs[pid] = p
-    state.nprocs = state.nprocs + 1
-  end
-  return p
-end
+local function new_proc() return { socks = {}, std = {} } end
 
 local function is_inet(addr)
   return type(addr) == "table" and (addr.family == "AF_INET" or addr.family == "AF_INET6")
@@ -38,41 +27,27 @@ worth reviewing anyway).]],
   filter = { args = { domain = { 2, 10 } } },
 
   on_event = function(event, state)
-    state.procs = state.procs or {}
-    state.nprocs = state.nprocs or 0
+    local procs = mw.per_process(state, "procs")
+    if procs:track(event) then return end   -- fork copies the descriptor state, exit drops it
     local pid, name, a = event.process.pid, event.name, event.args
-
-    if name == "process_exit" then
-      if event.process.tid == pid and state.procs[pid] then state.procs[pid] = nil; state.nprocs = state.nprocs - 1 end
-      return
-    end
-    if name == "process_fork" then
-      local parent = proc(state, pid, false)
-      if parent and a.child_pid and a.child_pid ~= pid then
-        local child = proc(state, a.child_pid, true)
-        for fd, s in pairs(parent.socks) do child.socks[fd] = s end
-        for fd, s in pairs(parent.std) do child.std[fd] = s end
-      end
-      return
-    end
     if event.ret < 0 and not (name == "connect" and event.ret == -115) then return end   -- EINPROGRESS still connects
 
     if name == "socket" then
-      proc(state, pid, true).socks[event.ret] = { remote = nil }
+      procs:get(pid, new_proc).socks[event.ret] = { remote = nil }
     elseif name == "connect" then
-      local p = proc(state, pid, false)
+      local p = procs:get(pid)
       if p and p.socks[a.sockfd] and is_inet(a.addr) then p.socks[a.sockfd].remote = a.addr end
     elseif name == "accept" or name == "accept4" then
-      if is_inet(a.addr) then proc(state, pid, true).socks[event.ret] = { remote = a.addr } end
+      if is_inet(a.addr) then procs:get(pid, new_proc).socks[event.ret] = { remote = a.addr } end
     elseif name == "dup" or name == "dup2" or name == "dup3" then
-      local p = proc(state, pid, false)
+      local p = procs:get(pid)
       if not p then return end
       local newfd = name == "dup" and event.ret or a.newfd
       local s = p.socks[a.oldfd]
       if newfd >= 0 and newfd <= 2 then p.std[newfd] = (s and s.remote) and s or nil end
       if s then p.socks[newfd] = s end
     elseif name == "execve" or name == "execveat" then
-      local p = proc(state, pid, false)
+      local p = procs:get(pid)
       if not p or event.ret ~= 0 then return end
       local sin, sout = p.std[0], p.std[1]
       if not (sin and sout) then return end

@@ -454,6 +454,28 @@ function mw.messages(event) end
 ---@return mw.PassedFile[] files
 function mw.passed_fds(event) end
 
+---Per-process records kept in `state[key]` (at most `max`, default 4096).
+---@param state table
+---@param key string
+---@param max? integer
+---@return mw.ProcessRecords
+function mw.per_process(state, key, max) end
+
+---@class mw.ProcessRecords
+local ProcessRecords = {}
+---The record of `pid`; with `make`, created from `make()` when missing.
+---@param pid integer
+---@param make? fun(): table
+---@return table?
+function ProcessRecords:get(pid, make) end
+---@param pid integer
+function ProcessRecords:drop(pid) end
+---Handles process_fork (the child gets a copy of the parent's record) and process_exit
+---(the record goes); true when the event was one of them.
+---@param event mw.Event
+---@return boolean
+function ProcessRecords:track(event) end
+
 ---"comm (pid N)" for messages.
 ---@param event mw.Event
 ---@return string
