@@ -162,8 +162,6 @@ public final class LuaSandbox {
         return out
     }
 
-    public func clearFindings() { mw_sandbox_clear_findings(raw) }
-
     /// Lines the signature printed since the last call; clears them.
     public func takeLog() -> [String] {
         var len = 0, n = 0

@@ -112,11 +112,6 @@ public struct SignatureFilter: Sendable, Equatable {
         return .success(out)
     }
 
-    public func matches(_ e: Event) -> Bool {
-        var facts = EventFacts()
-        return matches(e, facts: &facts)
-    }
-
     /// `facts` memoizes what several signatures' filters ask of the same event.
     @inline(__always)
     public func matches(_ e: Event, facts: inout EventFacts) -> Bool {
