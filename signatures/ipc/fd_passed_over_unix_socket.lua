@@ -21,9 +21,21 @@ expect (data.comm, data.exe).]],
     if event.ret < 0 then return end
     local fds, files = mw.passed_fds(event)
     if #fds == 0 then return end
+    -- Name what was passed: "7=/etc/hostname, 8=socket:[1234]" (the first few), or the fd numbers.
+    local what = {}
+    for i, f in ipairs(files) do
+      if i > 4 then what[#what + 1] = "..." break end
+      what[#what + 1] = string.format("%d=%s", f.fd, f.path or f.type or "?")
+    end
+    if #what == 0 then
+      for i, fd in ipairs(fds) do
+        if i > 8 then what[#what + 1] = "..." break end
+        what[#what + 1] = tostring(fd)
+      end
+    end
     report{
-      message = string.format("%s passed %d file descriptor(s) over a UNIX socket (fd %d)",
-                              mw.who(event), #fds, event.args.sockfd or -1),
+      message = string.format("%s passed %d file descriptor(s) over a UNIX socket (fd %d): %s",
+                              mw.who(event), #fds, event.args.sockfd or -1, table.concat(what, ", ")),
       data = {
         fds = fds,
         files = files,
