@@ -43,3 +43,20 @@ public final class CaptureWriter {
         w.bytes.removeAll(keepingCapacity: true)
     }
 }
+
+/// Passes another source's batches through, writing each to a capture file on the way
+/// (`run --capture`, `capture`).
+public final class TeeSource: EventSource {
+    private let inner: EventSource
+    private let writer: CaptureWriter
+
+    public init(_ inner: EventSource, _ writer: CaptureWriter) { self.inner = inner; self.writer = writer }
+
+    public func next(into batch: inout [Event]) throws -> Bool {
+        let more = try inner.next(into: &batch)
+        if !batch.isEmpty { try writer.write(batch) }
+        return more
+    }
+
+    public var stats: SourceStats { inner.stats }
+}

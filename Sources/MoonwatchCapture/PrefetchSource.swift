@@ -12,11 +12,10 @@ public final class PrefetchSource: EventSource, @unchecked Sendable {
     /// Errors from the wrapped source, re-thrown from `next` with their message.
     public struct SourceFailure: Error, CustomStringConvertible { public var description: String }
 
-    // Everything below `lock` is guarded by it; `inner` belongs to the producer thread once started.
+    // Everything below `changed` is guarded by it; `inner` belongs to the producer thread once started.
     private let inner: EventSource
     private let depth: Int
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let changed = Condition()
     private var items: [Item] = []
     private var innerStats = SourceStats()
     private var thread: pthread_t?
@@ -26,31 +25,19 @@ public final class PrefetchSource: EventSource, @unchecked Sendable {
     public init(_ inner: EventSource, depth: Int = 8) {
         self.inner = inner
         self.depth = depth
-        pthread_mutex_init(lock, nil)
-        pthread_cond_init(changed, nil)
     }
 
     deinit {
         if let thread { pthread_join(thread, nil) }
-        pthread_cond_destroy(changed); changed.deallocate()
-        pthread_mutex_destroy(lock); lock.deallocate()
     }
 
     /// The wrapped source's counters as of the last batch it produced.
-    public var stats: SourceStats {
-        pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
-        return innerStats
-    }
+    public var stats: SourceStats { changed.withLock { innerStats } }
 
     private func start() {
         started = true
-        let me = Unmanaged.passRetained(self)
-        var t = pthread_t()
-        let rc = pthread_create(&t, nil, { raw in
-            Unmanaged<PrefetchSource>.fromOpaque(raw!).takeRetainedValue().produce()
-            return nil
-        }, me.toOpaque())
-        if rc == 0 { thread = t } else { me.release(); produce() }   // no thread: decode inline, once
+        thread = startThread { [self] in produce() }
+        if thread == nil { produce() }   // no thread: decode inline, once
     }
 
     private func produce() {
@@ -67,13 +54,13 @@ public final class PrefetchSource: EventSource, @unchecked Sendable {
                 last = true
             }
             let stats = inner.stats
-            pthread_mutex_lock(lock)
-            while items.count >= depth { pthread_cond_wait(changed, lock) }
+            changed.lock()
+            while items.count >= depth { changed.wait() }
             if case .batch(let b) = item, b.isEmpty {} else { items.append(item) }
             if last, case .batch = item { items.append(.end) }
             innerStats = stats
-            pthread_cond_broadcast(changed)
-            pthread_mutex_unlock(lock)
+            changed.broadcast()
+            changed.unlock()
             if last { return }
         }
     }
@@ -81,11 +68,11 @@ public final class PrefetchSource: EventSource, @unchecked Sendable {
     public func next(into batch: inout [Event]) throws -> Bool {
         if done { return false }
         if !started { start() }
-        pthread_mutex_lock(lock)
-        while items.isEmpty { pthread_cond_wait(changed, lock) }
+        changed.lock()
+        while items.isEmpty { changed.wait() }
         let item = items.removeFirst()
-        pthread_cond_broadcast(changed)
-        pthread_mutex_unlock(lock)
+        changed.broadcast()
+        changed.unlock()
         switch item {
         case .batch(let b):
             batch.append(contentsOf: b)

@@ -34,21 +34,11 @@ struct Capture: ParsableCommand {
         let kinds = try live.kinds(selected: base)
         let writer = try CaptureWriter(path: file)
         let source = try live.start(kinds)
-        var batch: [Event] = []
-        batch.reserveCapacity(1024)
-        var written: UInt64 = 0
-        var perKind = [UInt64](repeating: 0, count: Catalogue.count)
-        while true {
-            batch.removeAll(keepingCapacity: true)
-            let more = try source.next(into: &batch)
-            if !batch.isEmpty {
-                try writer.write(batch)
-                written += UInt64(batch.count)
-                for e in batch { perKind[e.kind.index] += 1 }
-            }
-            if !more { break }
-        }
+        // The same pull loop as run and replay, with no signatures: it only counts, the tee writes.
+        let engine = Engine(signatures: [], sinks: [])
+        try engine.run(TeeSource(source, writer))
         try writer.flush()
+        let written = writer.written, perKind = engine.perKind
         let s = source.stats
         if stats {
             var f = Value.Fields()

@@ -191,19 +191,3 @@ enum StopSignal {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
-
-/// Passes batches through and writes each to a capture file.
-final class TeeSource: EventSource {
-    private let inner: EventSource
-    private let writer: CaptureWriter
-
-    init(_ inner: EventSource, _ writer: CaptureWriter) { self.inner = inner; self.writer = writer }
-
-    func next(into batch: inout [Event]) throws -> Bool {
-        let more = try inner.next(into: &batch)
-        if !batch.isEmpty { try writer.write(batch) }
-        return more
-    }
-
-    var stats: SourceStats { inner.stats }
-}

@@ -3,12 +3,13 @@ import Glibc
 #endif
 
 /// A pthread mutex and condition variable (CLOCK_MONOTONIC timed waits) at stable heap
-/// addresses, for the reader thread / engine thread hand-off.
-final class Condition: @unchecked Sendable {
+/// addresses, for hand-offs between a producer thread and the pipeline thread (the ring-buffer
+/// reader, the replay prefetcher).
+public final class Condition: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
@@ -24,12 +25,15 @@ final class Condition: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-    func broadcast() { pthread_cond_broadcast(cond) }
+    public func lock() { pthread_mutex_lock(mutex) }
+    public func unlock() { pthread_mutex_unlock(mutex) }
+    public func broadcast() { pthread_cond_broadcast(cond) }
+
+    /// Waits (the lock held) for a broadcast.
+    public func wait() { pthread_cond_wait(cond, mutex) }
 
     /// Waits (the lock held) for a broadcast or `milliseconds`, whichever comes first.
-    func wait(milliseconds: Int) {
+    public func wait(milliseconds: Int) {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let ns = Int(ts.tv_nsec) + (milliseconds % 1000) * 1_000_000
@@ -38,7 +42,7 @@ final class Condition: @unchecked Sendable {
         _ = pthread_cond_timedwait(cond, mutex, &ts)
     }
 
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock()
         defer { unlock() }
         return try body()
@@ -51,7 +55,7 @@ private final class ThreadBody: Sendable {
 }
 
 /// Starts `body` on a new joinable pthread (`pthread_create`).
-func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+public func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
     let ctx = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var tid = pthread_t()
     let r = pthread_create(&tid, nil, { raw in
