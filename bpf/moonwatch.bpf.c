@@ -165,6 +165,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, const bool bt
             filter_plan(kc, alive, &t->plan);
             state = TASK_PENDING;
         }
+        hdr_of(t)->clauses = alive;
     }
     if (state == TASK_ACCEPTED)
         record_accept(t, task, false);
@@ -237,6 +238,7 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, const bool bt
             KSTAT_ADD(kind, filtered);
             return 0;
         }
+        h->clauses = alive;
         record_accept(t, task, true);
     }
     if (!exec_ok)
@@ -281,6 +283,7 @@ static __always_inline void process_event(struct task_struct *task, u16 kind, u6
     KSTAT_ADD(kind, seen);
     struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
     u16 cs = regs ? BPF_CORE_READ(regs, cs) : 0;
+    u32 clauses = 0xff;
     struct mw_facts f = {};
     f.a[0] = a0;
     f.a[1] = a1;
@@ -297,6 +300,7 @@ static __always_inline void process_event(struct task_struct *task, u16 kind, u6
             KSTAT_ADD(kind, filtered);
             return;
         }
+        clauses = alive;
     }
     struct mw_task *t = bpf_task_storage_get(&mw_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!t) {
@@ -307,6 +311,7 @@ static __always_inline void process_event(struct task_struct *task, u16 kind, u6
     /* Never inside a captured syscall: fork runs in clone(), exit after the last sys_exit. */
     t->state = TASK_IDLE;
     record_start(t, task, kind, MW_EV_PROCESS | MW_EV_EXIT, -1, f.a, 2, f.bits);
+    hdr_of(t)->clauses = clauses;
     record_time(t, false);
     record_context(t, task);
     mw_cap_exe(t);

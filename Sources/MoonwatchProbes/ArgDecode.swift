@@ -143,30 +143,36 @@ enum ArgDecode {
         func part(_ off: UInt16, _ len: UInt16) -> WireBytes? {
             len == 0 ? WireBytes(UnsafeRawBufferPointer(start: nil, count: 0)) : blob.slice(Int(off), Int(len))
         }
-        guard let h = part(hdrOff, hdrLen), h.count == (compat ? 28 : 56), let iovB = part(iovOff, iovLen),
+        let hsz = compat ? MemoryLayout<mw_compat_msghdr>.size : MemoryLayout<mw_user_msghdr>.size
+        guard let h = part(hdrOff, hdrLen), h.count == hsz, let iovB = part(iovOff, iovLen),
               let nameB = part(nameOff, nameLen), let ctlB = part(ctlOff, ctlLen), let filesB = part(filesOff, filesLen)
         else { return nil }
 
+        // The caller's header, by the user-ABI layouts the probes use (moonwatch_user_abi.h).
         let namePtr, iovlen, controllen: UInt64
         let namelen: Int32
         let flags: UInt32
         if compat {
-            guard let np = h.u32(0), let nl = h.i32(4), let il = h.u32(12), let cl = h.u32(20), let fl = h.u32(24) else { return nil }
-            namePtr = UInt64(np); namelen = nl; iovlen = UInt64(il); controllen = UInt64(cl); flags = fl
+            let m = h.raw.loadUnaligned(as: mw_compat_msghdr.self)
+            namePtr = UInt64(m.msg_name); namelen = m.msg_namelen; iovlen = UInt64(m.msg_iovlen)
+            controllen = UInt64(m.msg_controllen); flags = m.msg_flags
         } else {
-            guard let np = h.u64(0), let nl = h.i32(8), let il = h.u64(24), let cl = h.u64(40), let fl = h.u32(48) else { return nil }
-            namePtr = np; namelen = nl; iovlen = il; controllen = cl; flags = fl
+            let m = h.raw.loadUnaligned(as: mw_user_msghdr.self)
+            namePtr = m.msg_name; namelen = m.msg_namelen; iovlen = m.msg_iovlen
+            controllen = m.msg_controllen; flags = m.msg_flags
         }
 
         let name: Value = (namePtr != 0 && namelen > 0 && nameLen > 0) ? sockaddr(nameB) : .null
 
         var iov: [Value] = []
         var total: UInt64 = 0
-        let stride = compat ? 8 : 16
+        let stride = compat ? MemoryLayout<mw_compat_iovec>.size : MemoryLayout<mw_iovec>.size
+        let lenAt = compat ? MemoryLayout<mw_compat_iovec>.offset(of: \mw_compat_iovec.iov_len)!
+                           : MemoryLayout<mw_iovec>.offset(of: \mw_iovec.iov_len)!
         let n = Int(iovLen) / stride
         iov.reserveCapacity(n)
         for i in 0..<n {
-            let l: UInt64 = compat ? UInt64(iovB.u32(i * 8 + 4) ?? 0) : (iovB.u64(i * 16 + 8) ?? 0)
+            let l: UInt64 = compat ? UInt64(iovB.u32(i * stride + lenAt) ?? 0) : (iovB.u64(i * stride + lenAt) ?? 0)
             total &+= l
             iov.append(.unsigned(l))
         }
@@ -182,12 +188,16 @@ enum ArgDecode {
     /// Control messages, walked with the ABI's header size and alignment.
     static func cmsgs(_ b: WireBytes, compat: Bool, files: [PassedFile]) -> [Value] {
         if b.count == 0 { return [] }
-        let hsz = compat ? 12 : 16
+        let hsz = compat ? MemoryLayout<mw_compat_cmsghdr>.size : MemoryLayout<mw_cmsghdr>.size
+        let levelAt = compat ? MemoryLayout<mw_compat_cmsghdr>.offset(of: \mw_compat_cmsghdr.cmsg_level)!
+                             : MemoryLayout<mw_cmsghdr>.offset(of: \mw_cmsghdr.cmsg_level)!
+        let typeAt = compat ? MemoryLayout<mw_compat_cmsghdr>.offset(of: \mw_compat_cmsghdr.cmsg_type)!
+                            : MemoryLayout<mw_cmsghdr>.offset(of: \mw_cmsghdr.cmsg_type)!
         var out: [Value] = []
         var o = 0, nextFile = 0
         while o + hsz <= b.count, out.count < 64 {
             let len: UInt64 = compat ? UInt64(b.u32(o) ?? 0) : (b.u64(o) ?? 0)
-            guard let level = b.i32(o + (compat ? 4 : 8)), let type = b.i32(o + (compat ? 8 : 12)) else { break }
+            guard let level = b.i32(o + levelAt), let type = b.i32(o + typeAt) else { break }
             if len < UInt64(hsz) { break }
             let end = len > UInt64(b.count - o) ? b.count : o + Int(len)
             let dataStart = o + hsz

@@ -254,6 +254,7 @@ final class RingReader: RingBufferConsumer, @unchecked Sendable {
     /// One record, straight from the ring's pages.
     func record(_ raw: UnsafeRawBufferPointer) {
         records &+= 1
+        options.recordObserver?(raw)
         // mw_event_hdr.flags at offset 4: MW_EV_TRUNC marks a record cut to the probe's limits.
         if raw.count >= 6, raw.loadUnaligned(fromByteOffset: 4, as: UInt16.self) & UInt16(MW_EV_TRUNC) != 0 { truncated &+= 1 }
         do {

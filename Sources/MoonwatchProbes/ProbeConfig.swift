@@ -35,6 +35,9 @@ public struct LiveOptions: Sendable {
     /// Time every program run in the kernel (bpf_stats; two clock reads per run), for
     /// `LiveSource.programStatistics()`.
     public var programStatistics = false
+    /// Sees every ring-buffer record as it arrives, before it is decoded, on the reader thread
+    /// (the header's fields that events do not carry, for diagnostics and tests).
+    public var recordObserver: (@Sendable (UnsafeRawBufferPointer) -> Void)?
 
     public init(interest: KernelInterest) { self.interest = interest }
 

@@ -98,6 +98,8 @@ enum Trigger {
 final class LiveSession {
     let source: LiveSource
     private(set) var pending: [Event] = []
+    /// Every event delivered so far, in order.
+    private(set) var delivered: [Event] = []
 
     /// Throws the ProbeError as is; callers pass it to LiveGate.check inside a test.
     init(_ options: LiveOptions) throws {
@@ -116,6 +118,7 @@ final class LiveSession {
             batch.removeAll(keepingCapacity: true)
             guard (try? source.next(into: &batch)) == true else { break }
             all.append(contentsOf: batch)
+            delivered.append(contentsOf: batch)
             if batch.contains(where: done) { break }
         }
         return all

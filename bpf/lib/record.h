@@ -48,7 +48,7 @@ static __always_inline void record_start(struct mw_task *t, struct task_struct *
     h->uid = cred->uid.val;
     h->gid = cred->gid.val;
     h->bits = bits;
-    h->pad0 = 0;
+    h->clauses = 0xff;
     /* comm, as two 8-byte loads (the helper would copy it byte by byte) */
     u64 *c = (u64 *)h->comm;
     c[0] = *(u64 *)&task->comm[0];

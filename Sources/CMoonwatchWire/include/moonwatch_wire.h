@@ -255,7 +255,7 @@ struct mw_event_hdr {
     __u32 gid;
     __u16 cpu;
     __u8 bits;       /* the process's own word size from its code segment: 64, 32, 0 unknown */
-    __u8 pad0;
+    __u8 clauses;    /* the kind's interest clauses that still held when accepted (bit i); 0xff: captured whole */
     __u64 cgroup;    /* cgroup v2 id */
     __u32 mntns;     /* mount namespace inode number */
     __u32 pidns;     /* pid namespace inode number */
