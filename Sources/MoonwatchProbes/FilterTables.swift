@@ -102,16 +102,17 @@ struct FilterTables {
         return k
     }
 
-    /// A comm the kernel can compare byte for byte: what the decoder turns back into this string.
+    /// A comm the kernel can compare byte for byte: what the decoder turns back into this string
+    /// (at most 15 bytes, no NUL, and no U+FFFD, which the decoder makes of bytes that are not UTF-8).
     static func encodableComm(_ s: String) -> Bool {
         let b = Array(s.utf8)
-        return !b.isEmpty && b.count <= 15 && !b.contains(0) && !s.unicodeScalars.contains("\u{FFFD}")
+        return b.count <= 15 && !b.contains(0) && !s.unicodeScalars.contains("\u{FFFD}")
     }
 
-    /// No task's comm can decode to this string (too long, or empty, or holding a NUL).
+    /// No task's comm can decode to this string (longer than a comm, or holding a NUL).
     static func neverAComm(_ s: String) -> Bool {
         let b = Array(s.utf8)
-        return b.isEmpty || b.contains(0) || (b.count > 15 && !s.unicodeScalars.contains("\u{FFFD}"))
+        return b.contains(0) || (b.count > 15 && !s.unicodeScalars.contains("\u{FFFD}"))
     }
 
     /// Merges clauses until every kind has at most `kindClauses` and all fit the pool.

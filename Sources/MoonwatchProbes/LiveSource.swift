@@ -85,7 +85,15 @@ public final class LiveSource: EventSource {
         return try reader.take(into: &batch, waitMilliseconds: 100)
     }
 
-    public var stats: SourceStats { reader.sourceStats() }
+    public var stats: SourceStats {
+        var s = reader.sourceStats()
+        // With LiveOptions.programStatistics: runs and total ns of each program, by name.
+        for p in programStatistics() where p.runs > 0 {
+            s.extra["bpf_\(p.program)_runs"] = p.runs
+            s.extra["bpf_\(p.program)_ns"] = p.nanoseconds
+        }
+        return s
+    }
 
     /// The kernel's counters right now.
     public func kernelCounters() -> KernelCounters { reader.counters.read() }

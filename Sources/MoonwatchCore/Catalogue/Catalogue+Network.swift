@@ -55,8 +55,9 @@ private enum Net {
         reads it successfully a moment later.
         """
     static let blockingTime = """
-        The event time is taken at entry. For a call that blocks, the result can arrive \
-        much later than that time.
+        The event time is taken at entry, unless the probes could only select the call once it \
+        returned (a signature's filter asks for its result or for what the kernel wrote back): then \
+        it is the time the call returned. For a call that blocks, the two can be far apart.
         """
     static let timeoutWriteBack = """
         When at least one message was received, the kernel writes the unused part of the \
