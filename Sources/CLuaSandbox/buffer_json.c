@@ -9,7 +9,9 @@ int mwbuf_reserve(mwbuf *b, size_t extra) {
     if (b->len + extra + 1 <= b->cap) return 1;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra + 1) cap *= 2;
+    mw_tls_in_libc = 1;
     char *p = realloc(b->p, cap);
+    mw_tls_in_libc = 0;
     if (!p) return 0;
     b->p = p; b->cap = cap;
     return 1;
@@ -144,7 +146,9 @@ void mw_json_value(lua_State *L, int idx, mwbuf *b, int depth, int describe) {
         keys[n++] = k;
     }
     if (n == 0) { lua_settop(L, slot - 1); mwbuf_puts(b, "{}"); return; }
+    mw_tls_in_libc = 1;   /* qsort may take a buffer from malloc */
     qsort(keys, n, sizeof *keys, keycmp);
+    mw_tls_in_libc = 0;
     if (array) {
         for (size_t k = 0; k < n; k++) if (keys[k].i != (lua_Integer)(k + 1)) { array = 0; break; }
     }

@@ -34,6 +34,7 @@ public struct EngineStats: Sendable {
             f.append("runtime_errors", .unsigned(s.counters.runtimeErrors))
             f.append("budget_kills", .unsigned(s.counters.budgetKills))
             f.append("memory_errors", .unsigned(s.counters.memoryErrors))
+            f.append("timeouts", .unsigned(s.counters.timeouts))
             f.append("disabled", s.disabled.map { .string($0) } ?? .bool(false))
             f.append("memory_peak_bytes", .int(Int64(s.memoryPeak)))
             sigs.append(.object(f))
@@ -76,7 +77,7 @@ public struct EngineStats: Sendable {
         for s in signatures {
             var l = "  \(s.id): \(s.counters.calls) calls (\(s.counters.filtered) filtered natively), \(s.counters.findings) findings"
             if s.counters.failures > 0 {
-                l += ", \(s.counters.runtimeErrors) errors, \(s.counters.budgetKills) budget kills, \(s.counters.memoryErrors) memory errors"
+                l += ", \(s.counters.runtimeErrors) errors, \(s.counters.budgetKills) budget kills, \(s.counters.memoryErrors) memory errors, \(s.counters.timeouts) timeouts"
             }
             if let d = s.disabled { l += " — \(d)" }
             lines.append(l)

@@ -9,34 +9,48 @@ public struct SandboxLimits: Sendable, Equatable {
     public var memoryBytes: Int
     public var instructionsPerCall: Int64
     public var instructionsAtLoad: Int64
-    public var patternCostLimit: Double
+    /// CPU time one call (or running the file at load) may take before the watchdog stops it.
+    public var callTimeoutMilliseconds: Int64
     public var maxFindingsPerCall: Int
     public var maxFindingBytes: Int
 
     public static let `default`: SandboxLimits = {
         let l = mw_default_limits()
         return SandboxLimits(memoryBytes: l.memory_bytes, instructionsPerCall: l.instructions_per_call,
-                             instructionsAtLoad: l.instructions_at_load, patternCostLimit: l.pattern_cost_limit,
+                             instructionsAtLoad: l.instructions_at_load, callTimeoutMilliseconds: l.call_timeout_ms,
                              maxFindingsPerCall: l.max_findings_per_call, maxFindingBytes: l.max_finding_bytes)
     }()
 
-    public init(memoryBytes: Int, instructionsPerCall: Int64, instructionsAtLoad: Int64, patternCostLimit: Double,
+    public init(memoryBytes: Int, instructionsPerCall: Int64, instructionsAtLoad: Int64, callTimeoutMilliseconds: Int64,
                 maxFindingsPerCall: Int, maxFindingBytes: Int) {
         self.memoryBytes = memoryBytes; self.instructionsPerCall = instructionsPerCall
-        self.instructionsAtLoad = instructionsAtLoad; self.patternCostLimit = patternCostLimit
+        self.instructionsAtLoad = instructionsAtLoad; self.callTimeoutMilliseconds = callTimeoutMilliseconds
         self.maxFindingsPerCall = maxFindingsPerCall; self.maxFindingBytes = maxFindingBytes
     }
 
     var c: mw_limits {
         mw_limits(memory_bytes: memoryBytes, instructions_per_call: instructionsPerCall,
-                  instructions_at_load: instructionsAtLoad, pattern_cost_limit: patternCostLimit,
+                  instructions_at_load: instructionsAtLoad, call_timeout_ms: callTimeoutMilliseconds,
                   max_findings_per_call: maxFindingsPerCall, max_finding_bytes: maxFindingBytes)
     }
 }
 
+/// The process's watchdog over signature calls (see watchdog.c): every call into a sandbox is
+/// bounded in time, including calls stuck inside a C function.
+public enum Watchdog {
+    /// Makes every running and later call stop after a short wall-clock limit. Async-signal-safe:
+    /// SIGINT/SIGTERM handlers call it so shutdown never waits on a stuck signature.
+    public static func requestStop() { mw_watchdog_request_stop() }
+    /// Back to normal limits (tests that simulate a stop in-process).
+    public static func resetStop() { mw_watchdog_reset_stop() }
+    /// Interrupt signals sent, and stuck calls abandoned, since the process started.
+    public static var interrupts: UInt64 { mw_watchdog_interrupts() }
+    public static var escapes: UInt64 { mw_watchdog_escapes() }
+}
+
 /// Why a call into a signature failed.
 public enum SandboxFailure: String, Sendable {
-    case runtime, budget, memory, syntax, contract
+    case runtime, budget, memory, syntax, contract, timeout
 
     init?(_ s: mw_status) {
         switch s {
@@ -45,6 +59,7 @@ public enum SandboxFailure: String, Sendable {
         case MW_ERR_MEMORY: self = .memory
         case MW_ERR_SYNTAX: self = .syntax
         case MW_ERR_CONTRACT: self = .contract
+        case MW_ERR_TIMEOUT: self = .timeout
         default: self = .runtime
         }
     }
@@ -171,6 +186,9 @@ public final class LuaSandbox {
         mw_sandbox_clear_log(raw)
         return lines
     }
+
+    /// A call was stuck inside a C function and abandoned: this sandbox cannot run again.
+    public var isAbandoned: Bool { mw_sandbox_abandoned(raw) != 0 }
 
     public var memoryUsed: Int { mw_sandbox_memory_used(raw) }
     public var memoryPeak: Int { mw_sandbox_memory_peak(raw) }

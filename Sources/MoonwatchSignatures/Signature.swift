@@ -10,7 +10,9 @@ public struct SignatureCounters: Sendable, Equatable {
     public var runtimeErrors: UInt64 = 0
     public var budgetKills: UInt64 = 0
     public var memoryErrors: UInt64 = 0
-    public var failures: UInt64 { runtimeErrors + budgetKills + memoryErrors }
+    /// Calls the watchdog stopped (they ran past the time limit, or were still running at shutdown).
+    public var timeouts: UInt64 = 0
+    public var failures: UInt64 { runtimeErrors + budgetKills + memoryErrors + timeouts }
 }
 
 /// A loaded, sandboxed signature. Confined to the pipeline thread.
@@ -97,13 +99,19 @@ public final class Signature {
         switch failure {
         case .budget: counters.budgetKills += 1
         case .memory: counters.memoryErrors += 1
+        case .timeout: counters.timeouts += 1
         default: counters.runtimeErrors += 1
         }
         consecutiveFailures += 1
         let message = sandbox.lastError
         lastError = message
         onProblem?(self, "\(call) failed (\(failure.rawValue)): \(message)")
-        if consecutiveFailures >= Signature.consecutiveFailureLimit || counters.failures >= Signature.totalFailureLimit {
+        if failure == .timeout {
+            // The pipeline already waited the whole time limit once; a signature that can stall it
+            // does not get a second chance (and an abandoned state cannot run again anyway).
+            disabledReason = "disabled after a call the watchdog had to stop: \(message)"
+            onProblem?(self, disabledReason!)
+        } else if consecutiveFailures >= Signature.consecutiveFailureLimit || counters.failures >= Signature.totalFailureLimit {
             let why = consecutiveFailures >= Signature.consecutiveFailureLimit
                 ? "\(consecutiveFailures) consecutive failed calls" : "\(counters.failures) failed calls"
             disabledReason = "disabled after \(why); last error: \(message)"
