@@ -117,6 +117,8 @@ public final class CaptureReader: EventSource {
             }
             if nl < 0 {
                 if !eof {
+                    // The next read may block (a pipe, a terminal): hand over what is decoded first.
+                    if !batch.isEmpty { return true }
                     try fill()
                     continue
                 }

@@ -150,18 +150,24 @@ public final class Engine {
     }
 
     /// Pulls batches until the source ends or `shouldStop` says so, then finishes. `between`
-    /// runs before each batch (hot reload, periodic warnings) on this same thread.
+    /// runs before each batch (hot reload, periodic warnings) on this same thread. When the
+    /// source fails, the events it delivered before the failure are still processed and the
+    /// signatures still finish; then the source's error is thrown. A sink's error ends the run
+    /// at once (there is nowhere left to write findings to).
     public func run(_ source: EventSource, shouldStop: () -> Bool = { false }, between: () -> Void = {}) throws {
         var batch: [Event] = []
         batch.reserveCapacity(1024)
+        var sourceError: Error?
         while !shouldStop() {
             between()
             batch.removeAll(keepingCapacity: true)
-            let more = try source.next(into: &batch)
+            var more = false
+            do { more = try source.next(into: &batch) } catch { sourceError = error }
             if !batch.isEmpty { try process(batch) }
             if !more { break }
         }
         try finish()
+        if let sourceError { throw sourceError }
     }
 
     public static func now() -> UInt64 {

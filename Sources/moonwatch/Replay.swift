@@ -29,14 +29,28 @@ struct Replay: ParsableCommand {
         let sigs = try signatures.load()
         let reader = CaptureReader(paths: files, strict: strict, log: note)
         try reader.checkReadable()
+        let sink = try output.sink()
+        StopSignal.install()
         // Parsing runs on a second thread, ahead of the signatures.
         let source = PrefetchSource(reader)
-        let engine = Engine(signatures: sigs, sinks: [try output.sink()])
+        let engine = Engine(signatures: sigs, sinks: [sink])
         var failure: Error?
-        do { try engine.run(source) } catch { failure = error }
+        do { try engine.run(source, shouldStop: { StopSignal.requested }) } catch { failure = error }
+        source.stop()
         report(engine.stats(source: source.stats), json: output.stats)
-        if let failure { throw failure }
+        if let failure { throw outputClosed(failure) ?? failure }
+        if StopSignal.requested {
+            note("interrupted: \(engine.eventsIn) events replayed before the signal; findings so far were written")
+            throw ExitCode(StopSignal.exitStatus)
+        }
     }
+}
+
+/// A closed standard output or pipe (EPIPE, SIGPIPE being ignored) as one clear message.
+func outputClosed(_ error: Error) -> Error? {
+    guard let e = error as? SystemError, e.errno == EPIPE else { return nil }
+    note("the output was closed (\(e.path ?? e.call): broken pipe); stopped")
+    return ExitCode(1)
 }
 
 /// Prints the end-of-run counters: text by default, JSON with --stats.

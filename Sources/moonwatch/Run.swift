@@ -169,25 +169,3 @@ struct LiveCaptureOptions: ParsableArguments {
         return source
     }
 }
-
-/// SIGINT/SIGTERM set a flag the sources poll; a second signal kills the process outright.
-enum StopSignal {
-    static let flag = Atomic<Bool>(false)
-
-    static var requested: Bool { flag.load(ordering: .relaxed) }
-
-    static func install() {
-        let handler: @convention(c) (Int32) -> Void = { sig in
-            StopSignal.flag.store(true, ordering: .relaxed)
-            signal(sig, SIG_DFL)  // async-signal-safe; the next one terminates
-        }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
-    }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}

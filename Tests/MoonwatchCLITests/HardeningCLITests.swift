@@ -1,0 +1,163 @@
+import Foundation
+import MoonwatchCore
+import XCTest
+
+/// The built binary, started in the background: signals, a standard input kept open, bounded waits.
+final class Spawned: @unchecked Sendable {
+    let process = Process()
+    private let out = Pipe(), err = Pipe(), inp = Pipe()
+    private let outDone = DispatchSemaphore(value: 0), errDone = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) private var outData = Data()
+    nonisolated(unsafe) private var errData = Data()
+
+    /// `closedStdout`: the read end of standard output is closed at once (a pager that quit).
+    init(_ args: [String], closedStdout: Bool = false, environment: [String: String]? = nil) throws {
+        // MOONWATCH_TEST_BINARY runs these tests against another build (say, of the code before a fix).
+        let binary = ProcessInfo.processInfo.environment["MOONWATCH_TEST_BINARY"] ?? CLITests.binary
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        process.currentDirectoryURL = URL(fileURLWithPath: CLITests.root)
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inp
+        try process.run()
+        if closedStdout {
+            try out.fileHandleForReading.close()
+            outDone.signal()
+        } else {
+            let h = out.fileHandleForReading
+            Thread { [self] in outData = h.readDataToEndOfFile(); outDone.signal() }.start()
+        }
+        let e = err.fileHandleForReading
+        Thread { [self] in errData = e.readDataToEndOfFile(); errDone.signal() }.start()
+    }
+
+    func write(_ text: String) { inp.fileHandleForWriting.write(Data(text.utf8)) }
+    func closeInput() { try? inp.fileHandleForWriting.close() }
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits at most `seconds` for the process to end; false (and the process killed) if it did not.
+    func wait(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            closeInput()
+            return false
+        }
+        closeInput()
+        return true
+    }
+
+    var stdout: String { outDone.wait(); outDone.signal(); return String(decoding: outData, as: UTF8.self) }
+    var stderr: String { errDone.wait(); errDone.signal(); return String(decoding: errData, as: UTF8.self) }
+    var status: Int32 { process.terminationStatus }
+    var killedBySignal: Bool { process.terminationReason == .uncaughtSignal }
+}
+
+/// Issue 9 behaviours of the built binary: signals, closed outputs, hostile input and files.
+final class HardeningCLITests: XCTestCase {
+    var tmp = ""
+
+    override func setUpWithError() throws {
+        tmp = NSTemporaryDirectory() + "mw-hard-\(getpid())-\(name.filter { $0.isLetter })"
+        try? FileManager.default.removeItem(atPath: tmp)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
+
+    func file(_ name: String, _ text: String) throws -> String {
+        let path = "\(tmp)/\(name)"
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        return path
+    }
+
+    static let sendmsgLine = #"{"name":"sendmsg","time":1,"ret":1,"process":{"pid":7,"tid":7,"ppid":1,"uid":1000,"gid":1000,"comm":"t"},"args":{"sockfd":3,"flags":0}}"#
+
+    func signature(_ id: String, _ body: String, events: String = "\"sendmsg\"") -> String {
+        """
+        return {
+          id = "\(id)", version = "1.0.0", name = "\(id)", description = "test", severity = "low",
+          events = { \(events) },
+          on_event = function(event, state)
+        \(body)
+          end,
+        }
+        """
+    }
+
+    /// A folder with a signature that reports every event and one that hangs inside string.find.
+    func goodAndStuckSignatures() throws -> String {
+        let dir = "\(tmp)/sigs"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try file("sigs/a_good.lua", signature("GOOD", "report{ message = 'seen ' .. event.time }"))
+        _ = try file("sigs/b_stuck.lua", signature("STUCK", """
+            local s = string.rep('a', 40)
+            s:find(string.rep('a?', 40) .. string.rep('a', 40))
+            """))
+        return dir
+    }
+
+    // MARK: signals (9.1, 9.9)
+
+    func testCtrlCEndsAReplayWhileASignatureIsStuckInsideC() throws {
+        let sigs = try goodAndStuckSignatures()
+        // An hour of time limit: only the stop request can end the stuck call.
+        let p = try Spawned(["replay", "-", "--signatures", sigs, "--call-timeout", "3600000"])
+        p.write(HardeningCLITests.sendmsgLine + "\n")
+        usleep(1_000_000)   // the event is in, STUCK is spinning inside string.find
+        XCTAssertTrue(p.process.isRunning)
+        let sent = Date()
+        p.signal(SIGINT)
+        XCTAssertTrue(p.wait(seconds: 3), "replay did not end within 3 s of SIGINT")
+        let took = Date().timeIntervalSince(sent)
+        XCTAssertFalse(p.killedBySignal, "ended by the signal instead of handling it")
+        XCTAssertEqual(p.status, 130, p.stderr)
+        XCTAssertTrue(p.stdout.contains("\"seen 1\""), "the finding before the stuck call was not written: \(p.stdout)")
+        XCTAssertTrue(p.stderr.contains("STUCK") && p.stderr.contains("shutdown"), p.stderr)
+        XCTAssertTrue(p.stderr.contains("events: 1 in"), "no stats: \(p.stderr)")
+        print("replay ended \(String(format: "%.2f", took)) s after SIGINT with a stuck signature")
+    }
+
+    func testSigtermEndsAReplayWaitingForInputWithStatsAndFindings() throws {
+        let p = try Spawned(["replay", "-", "--signatures", try goodAndStuckSignatures() + "/a_good.lua"])
+        p.write((1...3).map { HardeningCLITests.sendmsgLine.replacingOccurrences(of: "\"time\":1", with: "\"time\":\($0)") }
+            .joined(separator: "\n") + "\n")
+        usleep(500_000)
+        p.signal(SIGTERM)
+        XCTAssertTrue(p.wait(seconds: 3), "replay did not end after SIGTERM")
+        XCTAssertFalse(p.killedBySignal)
+        XCTAssertEqual(p.status, 143, p.stderr)
+        XCTAssertEqual(p.stdout.split(separator: "\n").count, 3, p.stdout)
+        XCTAssertTrue(p.stderr.contains("events: 3 in"), p.stderr)
+        XCTAssertTrue(p.stderr.contains("interrupted"), p.stderr)
+    }
+
+    func testClosedStdoutEndsTheReplayWithAMessageAndTheStats() throws {
+        let lines = (1...2000).map { HardeningCLITests.sendmsgLine.replacingOccurrences(of: "\"time\":1", with: "\"time\":\($0)") }
+        let input = try file("many.jsonl", lines.joined(separator: "\n") + "\n")
+        let p = try Spawned(["replay", input, "--signatures", try goodAndStuckSignatures() + "/a_good.lua"], closedStdout: true)
+        XCTAssertTrue(p.wait(seconds: 30))
+        XCTAssertFalse(p.killedBySignal, "died of SIGPIPE without a word")
+        XCTAssertEqual(p.status, 1)
+        XCTAssertTrue(p.stderr.contains("broken pipe"), p.stderr)
+        XCTAssertTrue(p.stderr.contains("events:"), p.stderr)
+    }
+
+    func testAStuckSignatureIsDisabledAndTheReplayCompletes() throws {
+        let lines = (1...5).map { HardeningCLITests.sendmsgLine.replacingOccurrences(of: "\"time\":1", with: "\"time\":\($0)") }
+        let input = try file("five.jsonl", lines.joined(separator: "\n") + "\n")
+        let p = try Spawned(["replay", input, "--signatures", try goodAndStuckSignatures(), "--call-timeout", "200", "--stats"])
+        XCTAssertTrue(p.wait(seconds: 30), "replay hung on a stuck signature")
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertEqual(p.stdout.split(separator: "\n").count, 5)
+        let stats = try JSONParser.parse(String(p.stderr.split(separator: "\n").last ?? ""))
+        let stuck = stats["signatures"]?.array?.first { $0["id"] == "STUCK" }
+        XCTAssertEqual(stuck?["timeouts"], 1)
+        XCTAssertEqual(stuck?["calls"], 1)
+        XCTAssertNotEqual(stuck?["disabled"], false)
+    }
+}
