@@ -43,6 +43,7 @@ mw_limits mw_default_limits(void) {
     l.call_timeout_ms = 1000;
     l.max_findings_per_call = 64;
     l.max_finding_bytes = 64u << 10;
+    l.max_message_bytes = 4u << 10;
     return l;
 }
 
@@ -205,6 +206,8 @@ static int mw_xpcall(lua_State *L) {
 
 /* print() goes to the host's log, capped per call. */
 #define MW_LOG_CAP (64u << 10)
+#define MW_LOG_LINE_CAP 2048
+#define MW_DESCRIBE_CAP (1 << 20)
 static int mw_print(lua_State *L) {
     mw_sandbox *s = mw_of(L);
     int n = lua_gettop(L);
@@ -218,6 +221,10 @@ static int mw_print(lua_State *L) {
     luaL_pushresult(&b);
     size_t len;
     const char *line = lua_tolstring(L, -1, &len);
+    if (len > MW_LOG_LINE_CAP) {   /* one print() is one line of the host's log */
+        len = MW_LOG_LINE_CAP;
+        while (len > 0 && ((unsigned char)line[len] & 0xC0) == 0x80) len--;
+    }
     if (s->log.len + len + 1 > MW_LOG_CAP) { s->log_dropped++; return 0; }
     mwbuf_put(&s->log, line, len);
     mwbuf_putc(&s->log, 0);
@@ -251,15 +258,18 @@ static int mw_report(lua_State *L) {
 
     if (s->nfindings >= s->lim.max_findings_per_call) { s->findings_dropped++; return 0; }
 
-    /* Serialize into a scratch buffer first so a failure leaves no half-written finding. */
+    /* Serialize into a scratch buffer first so a failure leaves no half-written finding. The
+     * buffer stops growing at the cap: what a signature reports never costs the host more. */
     mwbuf *data = &s->scratch;
-    data->len = 0;
+    mwbuf_limit(data, s->lim.max_finding_bytes);
     if (dt == LUA_TTABLE) mw_json_value(L, 4, data, 0, 0); else mwbuf_puts(data, "{}");
-    if (data->len > s->lim.max_finding_bytes) {
+    int cut = 0;
+    if (data->over) {
         char tmp[96];
-        snprintf(tmp, sizeof tmp, "{\"truncated\":true,\"bytes\":%zu}", data->len);
-        data->len = 0;
+        snprintf(tmp, sizeof tmp, "{\"truncated\":true,\"limit_bytes\":%zu}", s->lim.max_finding_bytes);
+        mwbuf_limit(data, 0);
         mwbuf_puts(data, tmp);
+        cut = 1;
     }
     if (s->nfindings == s->findings_cap) {
         size_t cap = s->findings_cap ? s->findings_cap * 2 : 8;
@@ -271,7 +281,18 @@ static int mw_report(lua_State *L) {
     size_t ml, sl = 0;
     const char *m = lua_tolstring(L, 2, &ml);
     const char *sv = st == LUA_TSTRING ? lua_tolstring(L, 3, &sl) : "";
-    r->msg_off = s->findings_arena.len; r->msg_len = ml; mwbuf_put(&s->findings_arena, m, ml);
+    char note[64];
+    size_t notelen = 0;
+    if (ml > s->lim.max_message_bytes) {
+        size_t keep = s->lim.max_message_bytes;
+        while (keep > 0 && ((unsigned char)m[keep] & 0xC0) == 0x80) keep--;   /* never split a character */
+        notelen = (size_t)snprintf(note, sizeof note, " [%zu bytes cut]", ml - keep);
+        ml = keep;
+        cut = 1;
+    }
+    if (cut) s->findings_cut++;
+    r->msg_off = s->findings_arena.len; r->msg_len = ml + notelen; mwbuf_put(&s->findings_arena, m, ml);
+    if (notelen) mwbuf_put(&s->findings_arena, note, notelen);
     r->sev_off = s->findings_arena.len; r->sev_len = sl; mwbuf_put(&s->findings_arena, sv, sl);
     r->data_off = s->findings_arena.len; r->data_len = data->len; mwbuf_put(&s->findings_arena, data->p ? data->p : "", data->len);
     return 0;
@@ -314,8 +335,19 @@ static int open_libs(lua_State *L) {
     return 0;
 }
 
+/* Error texts come from the signature (error("...") with any string): one line's worth is kept. */
+#define MW_ERROR_CAP 2048
 static void set_error(mw_sandbox *s, const char *msg, size_t len) {
     s->err.len = 0;
+    if (len > MW_ERROR_CAP) {
+        size_t keep = MW_ERROR_CAP;
+        while (keep > 0 && ((unsigned char)msg[keep] & 0xC0) == 0x80) keep--;
+        char note[48];
+        int n = snprintf(note, sizeof note, " [%zu bytes cut]", len - keep);
+        mwbuf_put(&s->err, msg, keep);
+        mwbuf_put(&s->err, note, (size_t)n);
+        return;
+    }
     mwbuf_put(&s->err, msg, len);
 }
 
@@ -453,9 +485,10 @@ mw_status mw_sandbox_install_library(mw_sandbox *s, const char *name, const char
 
 static int protected_describe(lua_State *L) {
     mw_sandbox *s = mw_of(L);
-    s->describe.len = 0;
+    mwbuf_limit(&s->describe, MW_DESCRIBE_CAP);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->sig_ref);
     mw_json_value(L, -1, &s->describe, 0, 1);
+    if (s->describe.over) return luaL_error(L, "the signature's table is larger than %d bytes as JSON", MW_DESCRIBE_CAP);
     return 0;
 }
 
@@ -699,8 +732,11 @@ mw_finding mw_sandbox_finding(mw_sandbox *s, size_t i) {
 }
 
 size_t mw_sandbox_findings_dropped(mw_sandbox *s) { return s->findings_dropped; }
+size_t mw_sandbox_findings_cut(mw_sandbox *s) { return s->findings_cut; }
 
-void mw_sandbox_clear_findings(mw_sandbox *s) { s->nfindings = 0; s->findings_dropped = 0; s->findings_arena.len = 0; }
+void mw_sandbox_clear_findings(mw_sandbox *s) {
+    s->nfindings = 0; s->findings_dropped = 0; s->findings_cut = 0; s->findings_arena.len = 0;
+}
 
 const char *mw_sandbox_log(mw_sandbox *s, size_t *len, size_t *n) { *len = s->log.len; *n = s->log_lines; return s->log.p; }
 void mw_sandbox_clear_log(mw_sandbox *s) { s->log.len = 0; s->log_lines = 0; s->log_dropped = 0; }

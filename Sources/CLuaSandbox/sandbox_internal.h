@@ -9,8 +9,12 @@
 #include <stdatomic.h>
 #include <time.h>
 
-/* A growable byte buffer outside the Lua heap (findings, logs, errors). */
-typedef struct mwbuf { char *p; size_t len, cap; } mwbuf;
+/* A growable byte buffer outside the Lua heap (findings, logs, errors). With a limit, bytes that
+ * would pass it are dropped and `over` is set: a value a signature hands over cannot grow host
+ * memory past the limit, whatever its shape (a table that contains itself 4096 times, say); and
+ * serializing stops after as many table keys as the limit has bytes, so it cannot take long. */
+typedef struct mwbuf { char *p; size_t len, cap, limit, keys_left; int over; } mwbuf;
+void mwbuf_limit(mwbuf *b, size_t limit);
 int mwbuf_reserve(mwbuf *b, size_t extra);
 void mwbuf_put(mwbuf *b, const char *s, size_t n);
 void mwbuf_puts(mwbuf *b, const char *s);
@@ -45,7 +49,7 @@ struct mw_sandbox {
 
     mwbuf findings_arena;
     mw_finding_rec *findings;
-    size_t nfindings, findings_cap, findings_dropped;
+    size_t nfindings, findings_cap, findings_dropped, findings_cut;
 };
 
 #define MW_HOOK_STEP 1000

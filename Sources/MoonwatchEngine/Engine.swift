@@ -13,6 +13,13 @@ public final class Engine {
     private let tape = EventTape()
     private let sinks: [FindingSink]
     private var pending: [Finding] = []
+    private var pendingBytes = 0
+    /// Findings wait for the end of their batch to be written, unless their size (message and
+    /// data as the sandbox kept them) passes this: then they are written at once, mid-batch, so
+    /// host memory stays bounded however much the signatures report.
+    public var pendingByteLimit = 8 << 20
+    /// Times pending findings were written early because of `pendingByteLimit`.
+    public private(set) var earlyFlushes: UInt64 = 0
 
     public private(set) var eventsIn: UInt64 = 0
     public private(set) var eventsRouted: UInt64 = 0
@@ -129,13 +136,19 @@ public final class Engine {
             var facts = EventFacts()
             for s in sigs where s.accepts(e, facts: &facts) {
                 if !loaded { tape.load(e); loaded = true }
+                let before = pending.count
                 s.evaluate(e, tape: tape, into: &pending)
+                if pending.count != before {
+                    pendingBytes += s.lastFindingBytes
+                    if pendingBytes >= pendingByteLimit { earlyFlushes &+= 1; try emit(&pending) }
+                }
             }
         }
         try emit(&pending)
     }
 
     private func emit(_ findings: inout [Finding]) throws {
+        pendingBytes = 0
         guard !findings.isEmpty else { return }
         findingsOut += UInt64(findings.count)
         for sink in sinks { try sink.write(findings) }
@@ -144,7 +157,14 @@ public final class Engine {
 
     /// End of input: on_finish of every signature, then flush.
     public func finish(at time: UInt64 = Engine.now()) throws {
-        for s in signatures { s.finish(at: time, into: &pending) }
+        for s in signatures {
+            let before = pending.count
+            s.finish(at: time, into: &pending)
+            if pending.count != before {
+                pendingBytes += s.lastFindingBytes
+                if pendingBytes >= pendingByteLimit { earlyFlushes &+= 1; try emit(&pending) }
+            }
+        }
         try emit(&pending)
         for sink in sinks { try sink.flush() }
     }
@@ -177,7 +197,7 @@ public final class Engine {
     }
 
     public func stats(source: SourceStats?) -> EngineStats {
-        EngineStats(eventsIn: eventsIn, eventsRouted: eventsRouted,
+        EngineStats(eventsIn: eventsIn, eventsRouted: eventsRouted, earlyFlushes: earlyFlushes,
                     perEvent: Catalogue.kinds.compactMap { perKind[$0.index] > 0 ? ($0.name, perKind[$0.index]) : nil },
                     findings: findingsOut,
                     signatures: signatures.map {

@@ -12,26 +12,32 @@ public struct SandboxLimits: Sendable, Equatable {
     /// CPU time one call (or running the file at load) may take before the watchdog stops it.
     public var callTimeoutMilliseconds: Int64
     public var maxFindingsPerCall: Int
+    /// A finding's data (as JSON) over this is replaced by {"truncated":true,...}, and counted.
     public var maxFindingBytes: Int
+    /// A finding's message over this is cut (at a character boundary), and counted.
+    public var maxMessageBytes: Int
 
     public static let `default`: SandboxLimits = {
         let l = mw_default_limits()
         return SandboxLimits(memoryBytes: l.memory_bytes, instructionsPerCall: l.instructions_per_call,
                              instructionsAtLoad: l.instructions_at_load, callTimeoutMilliseconds: l.call_timeout_ms,
-                             maxFindingsPerCall: l.max_findings_per_call, maxFindingBytes: l.max_finding_bytes)
+                             maxFindingsPerCall: l.max_findings_per_call, maxFindingBytes: l.max_finding_bytes,
+                             maxMessageBytes: l.max_message_bytes)
     }()
 
     public init(memoryBytes: Int, instructionsPerCall: Int64, instructionsAtLoad: Int64, callTimeoutMilliseconds: Int64,
-                maxFindingsPerCall: Int, maxFindingBytes: Int) {
+                maxFindingsPerCall: Int, maxFindingBytes: Int, maxMessageBytes: Int) {
         self.memoryBytes = memoryBytes; self.instructionsPerCall = instructionsPerCall
         self.instructionsAtLoad = instructionsAtLoad; self.callTimeoutMilliseconds = callTimeoutMilliseconds
         self.maxFindingsPerCall = maxFindingsPerCall; self.maxFindingBytes = maxFindingBytes
+        self.maxMessageBytes = maxMessageBytes
     }
 
     var c: mw_limits {
         mw_limits(memory_bytes: memoryBytes, instructions_per_call: instructionsPerCall,
                   instructions_at_load: instructionsAtLoad, call_timeout_ms: callTimeoutMilliseconds,
-                  max_findings_per_call: maxFindingsPerCall, max_finding_bytes: maxFindingBytes)
+                  max_findings_per_call: maxFindingsPerCall, max_finding_bytes: maxFindingBytes,
+                  max_message_bytes: maxMessageBytes)
     }
 }
 
@@ -159,15 +165,18 @@ public final class LuaSandbox {
 
     public var pendingFindingCount: Int { mw_sandbox_finding_count(raw) }
     public var droppedFindingCount: Int { mw_sandbox_findings_dropped(raw) }
+    public var cutFindingCount: Int { mw_sandbox_findings_cut(raw) }
 
-    /// Findings reported during the last call; clears them.
-    public func takeFindings() -> [RawFinding] {
+    /// Findings reported during the last call; clears them. `bytes` receives their size as the
+    /// sandbox kept them (message and data JSON): what they will cost until they are written.
+    public func takeFindings(bytes: inout Int) -> [RawFinding] {
         let n = mw_sandbox_finding_count(raw)
         guard n > 0 else { return [] }
         var out: [RawFinding] = []
         out.reserveCapacity(n)
         for i in 0..<n {
             let f = mw_sandbox_finding(raw, i)
+            bytes += f.message_len + f.data_len
             let message = string(f.message, f.message_len)
             let sev = f.severity_len > 0 ? Severity(rawValue: string(f.severity, f.severity_len)) : nil
             let data = (try? JSONParser.parse(UnsafeRawBufferPointer(start: f.data_json, count: f.data_len))) ?? .object(Value.Fields())

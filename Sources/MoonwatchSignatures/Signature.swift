@@ -7,6 +7,8 @@ public struct SignatureCounters: Sendable, Equatable {
     public var filtered: UInt64 = 0
     public var findings: UInt64 = 0
     public var findingsDropped: UInt64 = 0
+    /// Findings whose message or data was over the size caps and was cut.
+    public var findingsCut: UInt64 = 0
     public var runtimeErrors: UInt64 = 0
     public var budgetKills: UInt64 = 0
     public var memoryErrors: UInt64 = 0
@@ -34,6 +36,9 @@ public final class Signature {
     public internal(set) var counters = SignatureCounters()
     public private(set) var disabledReason: String?
     public private(set) var lastError: String?
+    /// Size of the findings the last call added (message and data bytes), for the engine's
+    /// bound on findings waiting to be written.
+    public private(set) var lastFindingBytes = 0
     private var consecutiveFailures = 0
 
     /// Called with (signature, message) for errors and disables; the engine logs them rate-limited.
@@ -88,7 +93,10 @@ public final class Signature {
         // Findings reported before a failure in the same call still stand: they were reported.
         if sandbox.pendingFindingCount > 0 || sandbox.droppedFindingCount > 0 {
             counters.findingsDropped += UInt64(sandbox.droppedFindingCount)
-            for raw in sandbox.takeFindings() {
+            counters.findingsCut += UInt64(sandbox.cutFindingCount)
+            var bytes = 0
+            defer { lastFindingBytes = bytes }
+            for raw in sandbox.takeFindings(bytes: &bytes) {
                 counters.findings += 1
                 findings.append(Finding(signature: info, severity: raw.severity, message: raw.message, data: raw.data,
                                         event: event, time: time))

@@ -160,4 +160,27 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(stuck?["calls"], 1)
         XCTAssertNotEqual(stuck?["disabled"], false)
     }
+
+    // MARK: memory (9.2)
+
+    func testFourMiBMessagesKeepTheReplaySmall() throws {
+        let sig = try file("loud.lua", signature("LOUD", """
+            local m = string.rep("m", 4 * 1024 * 1024)
+            for i = 1, 16 do report{ message = m, data = { blob = m } } end
+            """))
+        let lines = (1...16).map { HardeningCLITests.sendmsgLine.replacingOccurrences(of: "\"time\":1", with: "\"time\":\($0)") }
+        let input = try file("sixteen.jsonl", lines.joined(separator: "\n") + "\n")
+        let out = "\(tmp)/findings.jsonl"
+        let p = try Spawned(["replay", input, "--signatures", sig, "--out", out, "--stats"])
+        XCTAssertTrue(p.wait(seconds: 120))
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let stats = try JSONParser.parse(String(p.stderr.split(separator: "\n").last ?? ""))
+        XCTAssertEqual(stats["findings"], 256)
+        XCTAssertEqual(stats["findings_cut"], 256)
+        let rss = try XCTUnwrap(stats["peak_rss_bytes"]?.uint64, "no peak_rss_bytes in \(stats.jsonText)")
+        // 256 findings of 4 MiB message + 4 MiB data would be 2 GiB (the sandbox's own 16 MiB
+        // and the binary come on top of what findings cost).
+        XCTAssertLessThan(rss, 256 << 20, "peak RSS \(rss >> 20) MiB")
+        print("replay of 256 findings of 2x4 MiB: peak RSS \(rss >> 20) MiB")
+    }
 }

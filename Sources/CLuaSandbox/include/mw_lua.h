@@ -25,6 +25,7 @@ typedef struct mw_limits {
     int64_t call_timeout_ms;        /* CPU time one call (or the load) may take before the watchdog stops it */
     size_t max_findings_per_call;   /* report{} calls beyond this in one call are counted, not kept */
     size_t max_finding_bytes;       /* serialized size cap of one finding's data */
+    size_t max_message_bytes;       /* size cap of one finding's message (cut at a UTF-8 boundary) */
 } mw_limits;
 
 typedef enum mw_status {
@@ -123,6 +124,8 @@ size_t mw_sandbox_finding_count(mw_sandbox *s);
 mw_finding mw_sandbox_finding(mw_sandbox *s, size_t i);
 /* report{} calls in the last call that were dropped (over the per-call cap) or invalid. */
 size_t mw_sandbox_findings_dropped(mw_sandbox *s);
+/* Findings of the last call whose message or data was cut to the caps. */
+size_t mw_sandbox_findings_cut(mw_sandbox *s);
 void mw_sandbox_clear_findings(mw_sandbox *s);
 
 /* Lines written with print() since the last clear, NUL-separated; count in *n. */
