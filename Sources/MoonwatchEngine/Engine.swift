@@ -94,8 +94,11 @@ public final class Engine {
         return out
     }
 
+    /// One line on standard error. Messages carry file names, process names and signature text
+    /// that others choose: control characters are escaped, so a line cannot drive the terminal
+    /// or pretend to be two lines.
     public static func stderrLog(_ line: String) {
-        var l = "moonwatch: " + line + "\n"
+        var l = "moonwatch: " + line.terminalSafe + "\n"
         l.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 

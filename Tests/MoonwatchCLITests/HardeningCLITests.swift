@@ -183,4 +183,64 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertLessThan(rss, 256 << 20, "peak RSS \(rss >> 20) MiB")
         print("replay of 256 findings of 2x4 MiB: peak RSS \(rss >> 20) MiB")
     }
+
+    // MARK: terminal text (9.3)
+
+    /// Bytes a terminal acts on: C0 other than the line feed, DEL, and C1 (U+0080-U+009F).
+    func controlBytes(_ s: String) -> [String] {
+        var found: [String] = []
+        let b = Array(s.utf8)
+        for (i, c) in b.enumerated() {
+            if (c < 0x20 && c != 0x0A) || c == 0x7F { found.append(String(format: "0x%02x@%d", c, i)) }
+            if c == 0xC2, i + 1 < b.count, b[i + 1] >= 0x80, b[i + 1] <= 0x9F { found.append("C1@\(i)") }
+        }
+        return found
+    }
+
+    static let forged = "\r\n\u{1B}[2Kmoonwatch: FORGED all clear\u{7F}\u{9B}31m\u{202E}"
+
+    func testHostileEventAndSignatureTextCannotDriveTheTerminal() throws {
+        let evil = HardeningCLITests.forged
+        let sig = try file("evil.lua", signature("EVIL\u{1B}[31m", """
+            print("printed" .. \(luaString(evil)))
+            report{ message = "msg" .. \(luaString(evil)) .. event.process.comm }
+            error("boom" .. \(luaString(evil)))
+            """))
+        // The capture file's own name and one of its lines are hostile too.
+        var line = HardeningCLITests.sendmsgLine
+        line = line.replacingOccurrences(of: "\"comm\":\"t\"", with: "\"comm\":\"\\u001b]0;pwned\\u0007\\r\\nmoonwatch: FORGED\"")
+        let input = try file("cap\u{1B}[2J\nmoonwatch: FORGED.jsonl", line + "\nnot json \u{1B}[31m\n")
+        for format in ["table", "json"] {
+            let p = try Spawned(["replay", input, "--signatures", sig, "--output", format])
+            XCTAssertTrue(p.wait(seconds: 30))
+            XCTAssertEqual(p.status, 0, p.stderr)
+            XCTAssertTrue(p.stdout.contains("FORGED"), "the finding is missing: \(p.stdout)")
+            XCTAssertEqual(controlBytes(p.stdout), [], "\(format) output: \(p.stdout.debugDescription)")
+            XCTAssertEqual(controlBytes(p.stderr), [], p.stderr.debugDescription)
+            for l in p.stderr.split(separator: "\n") {
+                XCTAssertTrue(l.hasPrefix("moonwatch: ") && !l.hasPrefix("moonwatch: FORGED"), "forged line: \(l)")
+            }
+            XCTAssertTrue(p.stderr.contains("\\e[2J\\nmoonwatch: FORGED.jsonl:2:"), "file name not escaped: \(p.stderr)")
+            XCTAssertTrue(p.stderr.contains("printed\\r\\n\\e[2K"), p.stderr)
+        }
+    }
+
+    func testHostileTextInALoadErrorIsEscaped() throws {
+        let sig = try file("bad\u{1B}[31m.lua", "return { id = 'X\\27[2J', events = { 'no\\27]0;x\\7' } }")
+        let p = try Spawned(["replay", "-", "--signatures", sig])
+        p.closeInput()
+        XCTAssertTrue(p.wait(seconds: 30))
+        XCTAssertNotEqual(p.status, 0)
+        XCTAssertTrue(p.stderr.contains("bad\\e[31m.lua"), p.stderr)
+        XCTAssertEqual(controlBytes(p.stderr), [], p.stderr.debugDescription)
+    }
+}
+
+/// A Lua string literal holding `s` exactly (decimal escapes for every byte outside printable ASCII).
+func luaString(_ s: String) -> String {
+    var out = "\""
+    for b in s.utf8 {
+        if b >= 0x20 && b < 0x7F && b != 0x22 && b != 0x5C { out.append(Character(UnicodeScalar(b))) } else { out += "\\\(b)" }
+    }
+    return out + "\""
 }
