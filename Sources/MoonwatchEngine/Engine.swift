@@ -63,31 +63,55 @@ public final class Engine {
     /// Replaces the signature set between batches, so no event is lost or seen twice. A file whose
     /// text did not change keeps its instance and its `state`; a changed file gets a fresh
     /// instance (new state, counters carried over); a file that fails to load leaves its
-    /// previous version running.
+    /// previous version running. Ids stay unique, as at start-up: a file whose id is already
+    /// taken is refused like any other failure. Running signatures keep their ids first
+    /// (unchanged files, then changed ones in path order), new files come after.
     @discardableResult
     public func reload(_ sources: [SignatureSource], limits: SandboxLimits) -> ReloadOutcome {
         var out = ReloadOutcome()
         var old = [String: Signature]()
         for s in signatures { old[s.path] = s }
-        var next: [Signature] = []
-        var ids = Set<String>()
+        var owner = [String: String]()             // id -> path of the file that has it
+        var chosen = [String: Signature]()          // path -> the instance that runs after the reload
+        var failures = [String: String]()           // path -> why it failed
+
+        func claim(_ sig: Signature, for path: String) -> Bool {
+            if let other = owner[sig.info.id], other != path { return false }
+            owner[sig.info.id] = path
+            chosen[path] = sig
+            return true
+        }
+        // 1. Unchanged files keep their instance and their id.
         for src in sources {
-            let previous = old.removeValue(forKey: src.path)
-            if let previous, previous.sourceText == src.text {
-                next.append(previous); ids.insert(previous.info.id); out.unchanged.append(src.path)
-                continue
+            if let previous = old[src.path], previous.sourceText == src.text, claim(previous, for: src.path) {
+                out.unchanged.append(src.path)
             }
-            do {
-                let sig = try Signature(source: src, limits: limits)
-                if ids.contains(sig.info.id) {
-                    throw SignatureError(file: src.path, line: nil, message: "duplicate signature id \(sig.info.id)")
+        }
+        // 2. Changed files, then 3. new ones.
+        for pass in [true, false] {
+            for src in sources where chosen[src.path] == nil && (old[src.path] != nil) == pass {
+                let previous = old[src.path]
+                do {
+                    let sig = try Signature(source: src, limits: limits)
+                    if let other = owner[sig.info.id], other != src.path {
+                        throw Signature.duplicateID(sig.info.id, in: src, alsoIn: other)
+                    }
+                    _ = claim(sig, for: src.path)
+                    if let previous { sig.carryCounters(from: previous); out.reloaded.append(src.path) } else { out.added.append(src.path) }
+                } catch {
+                    failures[src.path] = "\(error)"
+                    if let previous, claim(previous, for: src.path) { continue }
+                    if let previous {
+                        failures[src.path]! += "; its previous version (id \(previous.info.id)) cannot keep running either"
+                    }
                 }
-                if let previous { sig.carryCounters(from: previous); out.reloaded.append(src.path) } else { out.added.append(src.path) }
-                next.append(sig); ids.insert(sig.info.id)
-            } catch {
-                out.failed.append((src.path, "\(error)"))
-                if let previous, !ids.contains(previous.info.id) { next.append(previous); ids.insert(previous.info.id) }
             }
+        }
+        var next: [Signature] = []
+        for src in sources {
+            if let sig = chosen[src.path] { next.append(sig) }
+            if let why = failures[src.path] { out.failed.append((src.path, why)) }
+            old[src.path] = nil
         }
         out.removed = old.keys.sorted()
         install(next)

@@ -127,3 +127,11 @@ public final class Signature {
         }
     }
 }
+
+extension Signature {
+    /// The error for an id another file already has (start-up and reload say the same).
+    public static func duplicateID(_ id: String, in source: SignatureSource, alsoIn other: String) -> SignatureError {
+        SignatureError(file: source.path, line: SourceLocator(source.text).line(ofKey: "id"),
+                       message: "duplicate signature id \(id) (also in \(other))")
+    }
+}
