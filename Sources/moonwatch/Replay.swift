@@ -25,9 +25,27 @@ struct Replay: ParsableCommand {
     @Flag(help: "Fail on the first bad line instead of skipping it.")
     var strict = false
 
+    @Option(name: .customLong("max-line"), help: ArgumentHelp(
+        "Longest input line, in bytes, with an optional K or M suffix; a longer line is skipped and counted.",
+        valueName: "size"))
+    var maxLine: String = "4M"
+
+    func validate() throws { _ = try Replay.bytes(maxLine) }
+
+    /// "4M", "512K", "65536" (at least 1K, at most 1G).
+    static func bytes(_ text: String) throws -> Int {
+        let t = text.trimmingSpaces.uppercased()
+        var mult = 1, digits = Substring(t)
+        if t.hasSuffix("K") { mult = 1 << 10; digits = t.dropLast() } else if t.hasSuffix("M") { mult = 1 << 20; digits = t.dropLast() }
+        guard let n = Int(digits), n > 0, n <= (1 << 30) / mult, n * mult >= 1024 else {
+            throw ValidationError("--max-line \"\(text)\": use a size between 1K and 1024M, like 4M or 512K")
+        }
+        return n * mult
+    }
+
     func run() throws {
         let sigs = try signatures.load()
-        let reader = CaptureReader(paths: files, strict: strict, log: note)
+        let reader = CaptureReader(paths: files, strict: strict, maxLineBytes: try Replay.bytes(maxLine), log: note)
         try reader.checkReadable()
         let sink = try output.sink()
         StopSignal.install()
@@ -42,6 +60,16 @@ struct Replay: ParsableCommand {
         if StopSignal.requested {
             note("interrupted: \(engine.eventsIn) events replayed before the signal; findings so far were written")
             throw ExitCode(StopSignal.exitStatus)
+        }
+        // Bad lines are skipped and counted; input lost whole is a failure of the replay.
+        let read = source.stats
+        if let n = read.skipped["unreadable file"], n > 0 {
+            note("\(n) input file(s) could not be read (see above); the events of the others were replayed")
+            throw ExitCode(1)
+        }
+        if read.records > 0 && engine.eventsIn == 0 && read.foreignTotal == 0 {
+            note("no line of the input could be read as an event (\(read.records) lines, all skipped)")
+            throw ExitCode(1)
         }
     }
 }

@@ -184,6 +184,38 @@ final class HardeningCLITests: XCTestCase {
         print("replay of 256 findings of 2x4 MiB: peak RSS \(rss >> 20) MiB")
     }
 
+    // MARK: input (9.5, 9.7)
+
+    func testReplayOfDevZeroStaysSmallAndStopsOnCtrlC() throws {
+        let p = try Spawned(["replay", "/dev/zero", "--stats"])
+        usleep(1_500_000)
+        p.signal(SIGINT)
+        XCTAssertTrue(p.wait(seconds: 3), "replay /dev/zero did not stop")
+        XCTAssertEqual(p.status, 130, p.stderr)
+        let stats = try JSONParser.parse(String(p.stderr.split(separator: "\n").first { $0.hasPrefix("{") } ?? ""))
+        XCTAssertEqual(stats["source"]?["skipped_by_reason"]?["line too long"], 1)
+        XCTAssertLessThan(stats["peak_rss_bytes"]?.uint64 ?? .max, 128 << 20)
+    }
+
+    func testAnUnreadableLaterFileKeepsTheEarlierFindingsAndFails() throws {
+        let sig = try file("good.lua", signature("GOOD", "report{ message = 'seen ' .. event.time }"))
+        let first = try file("first.jsonl", HardeningCLITests.sendmsgLine + "\n")
+        let p = try Spawned(["replay", first, tmp, "--signatures", sig])
+        XCTAssertTrue(p.wait(seconds: 30))
+        XCTAssertEqual(p.status, 1, p.stderr)
+        XCTAssertTrue(p.stdout.contains("\"seen 1\""), p.stdout)
+        XCTAssertTrue(p.stderr.contains("could not be read"), p.stderr)
+        XCTAssertTrue(p.stderr.contains("events: 1 in"), p.stderr)
+    }
+
+    func testAReplayWithNoReadableLineFails() throws {
+        let input = try file("garbage.jsonl", "not json\n{\"name\":\"no_such_event\"}\n")
+        let p = try Spawned(["replay", input])
+        XCTAssertTrue(p.wait(seconds: 30))
+        XCTAssertEqual(p.status, 1, p.stderr)
+        XCTAssertTrue(p.stderr.contains("no line of the input could be read"), p.stderr)
+    }
+
     // MARK: terminal text (9.3)
 
     /// Bytes a terminal acts on: C0 other than the line feed, DEL, and C1 (U+0080-U+009F).
