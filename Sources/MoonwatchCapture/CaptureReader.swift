@@ -38,13 +38,18 @@ public final class CaptureReader: EventSource {
     /// Lines longer than this are skipped (counted as "line too long") without being buffered.
     public let maxLineBytes: Int
     public static let defaultMaxLineBytes = 4 << 20
+    /// Events whose Lua tables would take more than this (EventJSON.luaBytes) are refused here
+    /// ("event too large") instead of failing in every signature that selects them.
+    public let maxEventBytes: Int
+    public static let defaultMaxEventBytes = 8 << 20
 
     /// `paths` may contain "-" for standard input.
     public init(paths: [String], strict: Bool = false, maxLineBytes: Int = CaptureReader.defaultMaxLineBytes,
-                log: @escaping (String) -> Void) {
+                maxEventBytes: Int = CaptureReader.defaultMaxEventBytes, log: @escaping (String) -> Void) {
         self.paths = paths
         self.strict = strict
         self.maxLineBytes = max(1, maxLineBytes)
+        self.maxEventBytes = maxEventBytes
         self.log = log
         capacity = CaptureReader.chunkSize
         buffer = .allocate(byteCount: capacity, alignment: 16)
@@ -225,7 +230,7 @@ public final class CaptureReader: EventSource {
         let text = UnsafeRawBufferPointer(rebasing: line[i..<n])
         // Lines moonwatch wrote decode directly; anything else takes the general path below.
         if let e = EventJSON.decodeFast(text) {
-            batch.append(e)
+            accept(e, lineBytes: text.count, into: &batch)
             return
         }
         let value: Value
@@ -240,16 +245,30 @@ public final class CaptureReader: EventSource {
         if f["eventName"] != nil {
             do {
                 switch try TraceeEvent.decode(f) {
-                case .event(let e): batch.append(e)
+                case .event(let e): accept(e, lineBytes: text.count, into: &batch)
                 case .foreign(let name): stats.foreign[name, default: 0] += 1
                 }
             } catch { skip("bad Tracee event", "Tracee event: \(error)") }
             return
         }
         do {
-            batch.append(try EventJSON.decode(value))
+            accept(try EventJSON.decode(value), lineBytes: text.count, into: &batch)
         } catch {
             skip(error.category, error.reason)
         }
+    }
+
+    /// One JSON byte builds at most ~40 bytes of Lua (`{},` is a table in a slot), so only long
+    /// lines need their size worked out.
+    private func accept(_ e: Event, lineBytes: Int, into batch: inout [Event]) {
+        if lineBytes * 40 > maxEventBytes {
+            let n = EventJSON.luaBytes(e)
+            if n > maxEventBytes {
+                skip("event too large", "the event would take about \(n) bytes as Lua tables, over the limit of \(maxEventBytes) "
+                     + "(half a signature's memory cap, --memory)")
+                return
+            }
+        }
+        batch.append(e)
     }
 }

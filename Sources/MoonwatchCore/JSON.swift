@@ -11,7 +11,9 @@ public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(reason) at byte \(offset + 1)" }
 }
 
-/// A strict RFC 8259 parser over UTF-8 bytes, producing `Value`s.
+/// A strict RFC 8259 parser over UTF-8 bytes, producing `Value`s. An object with a key given
+/// twice is an error (RFC 8259 leaves it to the parser; taking the first or the last silently
+/// would let two readers of one line disagree).
 ///
 /// Written for captures: one object per line, hundreds of thousands of lines a second, so it
 /// works on raw bytes, builds strings without escapes in one step and never goes through
@@ -105,13 +107,24 @@ public struct JSONParser: ~Copyable {
         try enter(); defer { depth -= 1 }
         i += 1
         var fields = Value.Fields(minimumCapacity: 8)
+        var keys: Set<String>?   // for large objects only; small ones are scanned
         skipSpace()
         if i < end, base[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
         while true {
             skipSpace()
             guard i < end else { throw error("unexpected end of input inside an object (truncated?)") }
             guard base[i] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyStart = i
             let key = try parseString()
+            // A key given twice would mean one thing to one reader and another to the next: refused.
+            let duplicate: Bool
+            if fields.count < 16 {
+                duplicate = fields.keys.contains(key)
+            } else {
+                if keys == nil { keys = Set(fields.keys) }
+                duplicate = !keys!.insert(key).inserted
+            }
+            if duplicate { i = keyStart; throw error("duplicate key \"\(key.prefix(40))\"") }
             skipSpace()
             guard i < end else { throw error("unexpected end of input inside an object (truncated?)") }
             guard base[i] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }

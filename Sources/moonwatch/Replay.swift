@@ -45,7 +45,9 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let sigs = try signatures.load()
-        let reader = CaptureReader(paths: files, strict: strict, maxLineBytes: try Replay.bytes(maxLine), log: note)
+        // An event must leave a signature half its memory cap for its own state.
+        let reader = CaptureReader(paths: files, strict: strict, maxLineBytes: try Replay.bytes(maxLine),
+                                   maxEventBytes: signatures.limits.memoryBytes / 2, log: note)
         try reader.checkReadable()
         let sink = try output.sink()
         StopSignal.install()

@@ -216,6 +216,61 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(p.stderr.contains("no line of the input could be read"), p.stderr)
     }
 
+    // MARK: typed input (9.6)
+
+    func replayStats(_ lines: [String], _ extra: [String] = []) throws -> (findings: [Value], stats: Value, stderr: String) {
+        let input = try file("in.jsonl", lines.joined(separator: "\n") + "\n")
+        let p = try Spawned(["replay", input, "--stats"] + extra)
+        XCTAssertTrue(p.wait(seconds: 60))
+        let stats = try JSONParser.parse(String(p.stderr.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""))
+        let findings = try p.stdout.split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        return (findings, stats, p.stderr)
+    }
+
+    func errors(_ stats: Value, _ id: String) -> Value? {
+        stats["signatures"]?.array?.first { $0["id"]?.string == id }.map { s in
+            .int((s["runtime_errors"]?.int64 ?? 0) + (s["budget_kills"]?.int64 ?? 0) + (s["memory_errors"]?.int64 ?? 0))
+        }
+    }
+
+    func testTenCraftedLinesCannotDisableABundledSignatureBeforeTheRealAttack() throws {
+        // `"type": true` passed the old shape check (true reads as 1) and made MW-7001 fail on
+        // `type & 0xf`; ten of them disabled it.
+        let crafted = #"{"name":"socket","ret":3,"process":{"pid":66,"comm":"decoy","exe":"/tmp/decoy"},"args":{"domain":17,"type":true,"protocol":0}}"#
+        let attack = #"{"name":"socket","ret":4,"process":{"pid":77,"comm":"implant","exe":"/tmp/implant"},"args":{"domain":17,"type":3,"protocol":768}}"#
+        let r = try replayStats(Array(repeating: crafted, count: 10) + [attack])
+        XCTAssertEqual(r.findings.filter { $0["signature"]?["id"] == "MW-7001" }.map { $0["event"]?["process"]?["comm"] }, ["implant"], r.stderr)
+        XCTAssertEqual(errors(r.stats, "MW-7001"), 0)
+        XCTAssertEqual(r.stats["source"]?["skipped_by_reason"]?["bad argument"], 10)
+    }
+
+    func testTraceePacketSocketByNameFiresMW7001() throws {
+        let line = #"{"timestamp":1700000000000000000,"hostProcessId":4242,"hostThreadId":4242,"hostParentProcessId":1,"userId":0,"processName":"sniffer","executable":{"path":"/tmp/sniffer"},"eventName":"socket","returnValue":5,"args":[{"name":"domain","type":"int","value":"AF_PACKET"},{"name":"type","type":"int","value":"SOCK_RAW"},{"name":"protocol","type":"int","value":768}]}"#
+        let r = try replayStats([line])
+        let f = try XCTUnwrap(r.findings.first { $0["signature"]?["id"] == "MW-7001" }, r.stderr)
+        XCTAssertEqual(f["data"]?["domain"], "AF_PACKET")
+        XCTAssertEqual(errors(r.stats, "MW-7001"), 0)
+    }
+
+    func testTraceeExecveatFlagsByNameDoNotBreakMW4002() throws {
+        let ctx = #""timestamp":1700000000000000000,"hostProcessId":4343,"hostThreadId":4343,"hostParentProcessId":1,"userId":1000,"processName":"loader""#
+        let memfd = #"{\#(ctx),"eventName":"memfd_create","returnValue":3,"args":[{"name":"name","type":"const char*","value":"payload"},{"name":"flags","type":"unsigned int","value":"MFD_CLOEXEC"}]}"#
+        let exec = #"{\#(ctx),"eventName":"execveat","returnValue":0,"args":[{"name":"dirfd","type":"int","value":3},{"name":"pathname","type":"const char*","value":""},{"name":"argv","type":"const char**","value":["payload"]},{"name":"flags","type":"int","value":"AT_EMPTY_PATH"}]}"#
+        let r = try replayStats([memfd, exec])
+        XCTAssertEqual(errors(r.stats, "MW-4002"), 0, r.stderr)
+        XCTAssertEqual(r.stats["source"]?["skipped"], 0, r.stderr)
+        let f = try XCTUnwrap(r.findings.first { $0["signature"]?["id"] == "MW-4002" }, r.stderr)
+        XCTAssertEqual(f["data"]?["memfd"], "payload")
+    }
+
+    func testAnEventOverTheMemoryCapIsRefusedNotChargedToSignatures() throws {
+        let argv = (0..<40000).map { "\"arg\($0)\"" }.joined(separator: ",")
+        let big = #"{"name":"execve","ret":0,"process":{"pid":9},"args":{"pathname":"/bin/x","argv":[\#(argv)]}}"#
+        let r = try replayStats([big], ["--memory", "1"])
+        XCTAssertEqual(r.stats["source"]?["skipped_by_reason"]?["event too large"], 1, r.stderr)
+        XCTAssertEqual(r.stats["signature_errors"], 0, r.stderr)
+    }
+
     // MARK: terminal text (9.3)
 
     /// Bytes a terminal acts on: C0 other than the line feed, DEL, and C1 (U+0080-U+009F).
