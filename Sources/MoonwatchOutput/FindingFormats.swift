@@ -218,8 +218,7 @@ public final class StreamSink: FindingSink {
         self.format = format
         self.host = host
         if let path, path != "-" {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw SystemError("open", path: path) }
+            fd = try FileSystem.openForOutput(path)
             ownsFD = true
             self.path = path
         } else {

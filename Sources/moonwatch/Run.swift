@@ -35,10 +35,11 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let sigs = try signatures.load()
-        let engine = Engine(signatures: sigs, sinks: [try output.sink()])
-        let kinds = try live.kinds(selected: Set(engine.selectedKinds))
-        let writer = try capture.map { p throws(SystemError) in try CaptureWriter(path: p) }
+        let kinds = try live.kinds(selected: Set(sigs.flatMap(\.events)))
         let source = try live.start(kinds)
+        // Outputs are opened last: a start that fails (not root, probes refused) truncates nothing.
+        let engine = Engine(signatures: sigs, sinks: [try output.sink()])
+        let writer = try capture.map { p throws(SystemError) in try CaptureWriter(path: p) }
         let reloader = SignatureReloader(paths: signatures.paths, limits: signatures.limits, watch: watch, log: note)
         SignatureReloader.handleHangup()
         let between = {

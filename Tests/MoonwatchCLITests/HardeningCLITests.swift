@@ -11,10 +11,10 @@ final class Spawned: @unchecked Sendable {
     nonisolated(unsafe) private var errData = Data()
 
     /// `closedStdout`: the read end of standard output is closed at once (a pager that quit).
-    init(_ args: [String], closedStdout: Bool = false, environment: [String: String]? = nil) throws {
+    init(_ args: [String], closedStdout: Bool = false, environment: [String: String]? = nil, executable: String? = nil) throws {
         // MOONWATCH_TEST_BINARY runs these tests against another build (say, of the code before a fix).
         let binary = ProcessInfo.processInfo.environment["MOONWATCH_TEST_BINARY"] ?? CLITests.binary
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = args
         process.currentDirectoryURL = URL(fileURLWithPath: CLITests.root)
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
@@ -269,6 +269,97 @@ final class HardeningCLITests: XCTestCase {
         let r = try replayStats([big], ["--memory", "1"])
         XCTAssertEqual(r.stats["source"]?["skipped_by_reason"]?["event too large"], 1, r.stderr)
         XCTAssertEqual(r.stats["signature_errors"], 0, r.stderr)
+    }
+
+    // MARK: output files (9.8)
+
+    func mode(_ path: String) -> mode_t {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_mode & 0o7777 : 0
+    }
+
+    func contents(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "<unreadable>" }
+
+    func replayInto(_ out: String) throws -> Spawned {
+        let sig = try file("good.lua", signature("GOOD", "report{ message = 'seen' }"))
+        let input = try file("one.jsonl", HardeningCLITests.sendmsgLine + "\n")
+        let p = try Spawned(["replay", input, "--signatures", sig, "--out", out])
+        XCTAssertTrue(p.wait(seconds: 30))
+        return p
+    }
+
+    func testFindingsFilesAreCreatedPrivate() throws {
+        let out = "\(tmp)/findings.jsonl"
+        let p = try replayInto(out)
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertEqual(mode(out), 0o600)
+        XCTAssertTrue(contents(out).contains("seen"))
+    }
+
+    func testASymlinkAtTheOutputPathIsNotFollowed() throws {
+        let target = try file("precious", "keep me\n")
+        let link = "\(tmp)/out.jsonl"
+        XCTAssertEqual(symlink(target, link), 0)
+        let p = try replayInto(link)
+        XCTAssertNotEqual(p.status, 0)
+        XCTAssertTrue(p.stderr.contains("symbolic link"), p.stderr)
+        XCTAssertEqual(contents(target), "keep me\n")
+    }
+
+    func testAFileOfAnotherUserOrWithSeveralLinksIsNotWrittenInto() throws {
+        try XCTSkipUnless(geteuid() == 0, "needs root to give a file to another user")
+        let theirs = try file("theirs.jsonl", "their data\n")
+        XCTAssertEqual(chown(theirs, 65534, 65534), 0)
+        let p = try replayInto(theirs)
+        XCTAssertNotEqual(p.status, 0)
+        XCTAssertTrue(p.stderr.contains("belongs to uid 65534"), p.stderr)
+        XCTAssertEqual(contents(theirs), "their data\n")
+
+        let original = try file("original", "linked data\n")
+        let hard = "\(tmp)/hard.jsonl"
+        XCTAssertEqual(link(original, hard), 0)
+        let q = try replayInto(hard)
+        XCTAssertNotEqual(q.status, 0)
+        XCTAssertTrue(q.stderr.contains("hard links"), q.stderr)
+        XCTAssertEqual(contents(original), "linked data\n")
+    }
+
+    func testAFIFONobodyReadsIsAnErrorNotAHang() throws {
+        let fifo = "\(tmp)/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let p = try replayInto(fifo)
+        XCTAssertNotEqual(p.status, 0)
+        XCTAssertTrue(p.stderr.contains("FIFO"), p.stderr)
+    }
+
+    func testAStartThatFailsTruncatesNothing() throws {
+        let findings = try file("findings.jsonl", "old findings\n")
+        let capture = try file("capture.jsonl", "old capture\n")
+        var runs: [(String, [String], [String: String]?)] = [
+            ("probes refused", ["run", "--out", findings, "--capture", capture, "--for", "1s"], ["MOONWATCH_BPF_OBJECT": "/nonexistent.bpf.o"]),
+            ("capture, probes refused", ["capture", capture, "--for", "1s"], ["MOONWATCH_BPF_OBJECT": "/nonexistent.bpf.o"]),
+            ("bad option", ["run", "--out", findings, "--capture", capture, "--events", "bogus"], nil),
+            ("bad signatures", ["replay", "-", "--out", findings, "--signatures", "/nonexistent"], nil),
+        ]
+        if geteuid() == 0 {
+            // Not root: the preflight refuses before anything is opened.
+            runs.append(("not root", ["run", "--out", findings, "--capture", capture, "--for", "1s"], nil))
+        }
+        for (what, args, env) in runs {
+            let p: Spawned
+            if what == "not root" {
+                p = try Spawned(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                                 ProcessInfo.processInfo.environment["MOONWATCH_TEST_BINARY"] ?? CLITests.binary] + args,
+                                executable: "/usr/bin/setpriv")
+            } else {
+                p = try Spawned(args, environment: env)
+            }
+            p.closeInput()
+            XCTAssertTrue(p.wait(seconds: 30), what)
+            XCTAssertNotEqual(p.status, 0, "\(what): \(p.stderr)")
+            XCTAssertEqual(contents(findings), "old findings\n", "\(what): \(p.stderr)")
+            XCTAssertEqual(contents(capture), "old capture\n", "\(what): \(p.stderr)")
+        }
     }
 
     // MARK: terminal text (9.3)
