@@ -30,6 +30,9 @@ let package = Package(
         // Kernel <-> user wire structs, shared verbatim with bpf/*.bpf.c.
         .target(name: "CMoonwatchWire"),
 
+        // What `run` gives up after attach: capabilities, no_new_privs, Landlock, seccomp (every thread).
+        .target(name: "CMoonwatchPrivileges", cSettings: [.unsafeFlags(["-Wall", "-Wextra"])]),
+
         // Per-event code paths: release builds skip dynamic exclusivity checks (debug builds and
         // tests keep them, so a violation still shows up there).
         .target(name: "MoonwatchCore", swiftSettings: hotPath),
@@ -48,7 +51,7 @@ let package = Package(
 
         .executableTarget(name: "moonwatch", dependencies: [
             "MoonwatchCore", "MoonwatchCapture", "MoonwatchSignatures", "MoonwatchEngine",
-            "MoonwatchOutput", "MoonwatchProbes",
+            "MoonwatchOutput", "MoonwatchProbes", "CMoonwatchPrivileges",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "moonwatch-bench", dependencies: [

@@ -130,10 +130,7 @@ static void check_slot(mw_slot *sl, int64_t now) {
 
 static void *watch_loop(void *arg) {
     (void)arg;
-    /* The watchdog itself never runs Lua and must not take the interrupt signal. */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    /* Signals stay deliverable here: run's privilege drop reaches every thread with one. */
     struct timespec period = { 0, MW_WATCH_PERIOD_MS * 1000000L };
     for (;;) {
         nanosleep(&period, NULL);

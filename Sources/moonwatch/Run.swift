@@ -40,6 +40,7 @@ struct Run: ParsableCommand {
         // Outputs are opened last: a start that fails (not root, probes refused) truncates nothing.
         let engine = Engine(signatures: sigs, sinks: [try output.sink()])
         let writer = try capture.map { p throws(SystemError) in try CaptureWriter(path: p) }
+        try Privileges.dropAfterAttach(signaturePaths: signatures.paths)
         let reloader = SignatureReloader(paths: signatures.paths, limits: signatures.limits, watch: watch, log: note)
         SignatureReloader.handleHangup()
         let between = {
