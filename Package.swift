@@ -64,6 +64,13 @@ let package = Package(
         // Runs the built `moonwatch` binary end to end (the dependency makes `swift build --build-tests` build it).
         .testTarget(name: "MoonwatchCLITests", dependencies: ["MoonwatchCore", "moonwatch"]),
 
+        // Bounded mutation fuzzing of the capture reader and the wire decoder (a small budget in
+        // `make test`, a long one in `make fuzz`).
+        .testTarget(name: "MoonwatchFuzzTests", dependencies: [
+            "MoonwatchCore", "MoonwatchCapture", "MoonwatchProbes", "CMoonwatchWire", "MoonwatchSignatures",
+            "MoonwatchEngine", "MoonwatchOutput",
+        ]),
+
         // Live probe tests: the C trigger program makes the syscalls, the tests assert the decoded
         // events and findings (root; skipped otherwise unless MOONWATCH_REQUIRE_LIVE=1).
         .executableTarget(name: "mw-trigger", path: "Tests/Triggers"),
