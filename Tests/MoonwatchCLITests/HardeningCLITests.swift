@@ -412,6 +412,47 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(p.stderr.contains("bad\\e[31m.lua"), p.stderr)
         XCTAssertEqual(controlBytes(p.stderr), [], p.stderr.debugDescription)
     }
+
+    // MARK: make test's closing line (9.11)
+
+    /// tools/run-tests.sh with a stand-in for `swift test` that prints both runners' summaries.
+    func runTests(printing summary: String, status: Int32) throws -> (lastLine: String, status: Int32) {
+        let fake = try file("fake-swift", "#!/bin/sh\ncat <<'EOF'\n\(summary)\nEOF\nexit \(status)\n")
+        chmod(fake, 0o755)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.root + "/tools/run-tests.sh")
+        p.environment = ["SWIFT": fake, "PATH": "/usr/bin:/bin", "TMPDIR": tmp]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        return (String(lines.last ?? ""), p.terminationStatus)
+    }
+
+    func testTheLastLineOfMakeTestCountsBothRunners() throws {
+        let passing = """
+            Test Suite 'All tests' passed at 2026-12-02 00:54:17.309
+            \t Executed 153 tests, with 0 failures (0 unexpected) in 17.418 (17.418) seconds
+            ✔ Test run with 0 tests in 0 suites passed after 0.001 seconds.
+            """
+        let ok = try runTests(printing: passing, status: 0)
+        XCTAssertEqual(ok.lastLine, "make test: passed - 153 tests ran (153 XCTest, 0 Swift Testing), 0 failed")
+        XCTAssertEqual(ok.status, 0)
+
+        let failing = """
+            \t Executed 12 tests, with 2 failures (0 unexpected) in 1.0 (1.0) seconds
+            ✘ Test run with 4 tests in 2 suites failed after 0.2 seconds with 1 issue.
+            """
+        let bad = try runTests(printing: failing, status: 1)
+        XCTAssertEqual(bad.lastLine, "make test: FAILED - 16 tests ran (12 XCTest, 4 Swift Testing), 3 failed")
+        XCTAssertNotEqual(bad.status, 0)
+
+        let crashed = try runTests(printing: "Test Case 'X' started", status: 139)
+        XCTAssertTrue(crashed.lastLine.hasPrefix("make test: FAILED - the test process printed no summary"), crashed.lastLine)
+        XCTAssertEqual(crashed.status, 139)
+    }
 }
 
 /// A Lua string literal holding `s` exactly (decimal escapes for every byte outside printable ASCII).
