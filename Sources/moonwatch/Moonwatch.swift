@@ -21,13 +21,9 @@ struct Moonwatch: ParsableCommand {
         do { command = try parseAsRoot() } catch { exit(withError: error) }
         do {
             try command.run()
-        } catch let error as ExitCode {
-            exit(withError: error)
-        } catch let error as CleanExit {
-            exit(withError: error)
-        } catch let error as ValidationError {
-            exit(withError: ValidationError(error.message.terminalSafe))
         } catch {
+            // ArgumentParser's own (help, exit codes, usage errors) print as it decides.
+            if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { exit(withError: error) }
             exit(withError: TerminalSafeError(text: "\(error)".terminalSafe, underlying: error))
         }
     }

@@ -13,7 +13,9 @@ struct Replay: ParsableCommand {
             Reads moonwatch's own capture format (JSON lines, see docs/capture-format.md) or Tracee's JSON \
             event lines (tracee --output json), detected line by line. Bad lines are reported as \
             FILE:LINE: reason and skipped; --strict stops at the first. Events that no signature selects \
-            are only counted; Tracee events outside moonwatch's catalogue are counted by name.
+            are only counted; Tracee events outside moonwatch's catalogue are counted by name. \
+            Ctrl-C or SIGTERM stops it with findings written and counters printed (exit 128+signal). \
+            Exits 1 when a file could not be read (the others are still replayed) or no line could be read.
             """)
 
     @Argument(help: ArgumentHelp("Capture files; - reads standard input.", valueName: "file"))
