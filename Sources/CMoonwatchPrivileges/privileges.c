@@ -200,6 +200,9 @@ static void build_filter(prog *p, pid_t pid) {
     /* isatty() only. */
     const uint32_t ioctls[] = { TCGETS };
     allow_values(p, SYS_ioctl, 1, ioctls, 1);
+    /* The kernel filter's table swap waits for running BPF programs with a global membarrier. */
+    const uint32_t barriers[] = { 0 /* MEMBARRIER_CMD_QUERY */, 1 /* MEMBARRIER_CMD_GLOBAL */ };
+    allow_values(p, SYS_membarrier, 0, barriers, 2);
     /* Thread names only. */
     const uint32_t prctls[] = { PR_SET_NAME, PR_GET_NAME };
     allow_values(p, SYS_prctl, 0, prctls, 2);

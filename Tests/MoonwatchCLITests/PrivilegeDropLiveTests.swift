@@ -21,14 +21,14 @@ final class PrivilegeDropLiveTests: XCTestCase {
 
     override func tearDown() { if !tmp.isEmpty { try? FileManager.default.removeItem(atPath: tmp) } }
 
-    func signature(_ id: String, message: String, body: String = "") -> String {
+    func signature(_ id: String, message: String, body: String = "", events: String = "\"connect\"") -> String {
         """
         return {
           id = "\(id)", version = "1.0.0", name = "\(id)", description = "live test", severity = "low",
-          events = { "connect" },
+          events = { \(events) },
           on_event = function(event, state)
             \(body)
-            if event.process.pid == \(getpid()) then report{ message = "\(message)" } end
+            if event.process.pid == \(getpid()) then report{ message = "\(message) " .. event.name } end
           end,
         }
         """
@@ -90,7 +90,9 @@ final class PrivilegeDropLiveTests: XCTestCase {
         }
         connectOnce()
         usleep(500_000)
-        try signature("LIVE-CONN", message: "after reload").write(toFile: sig, atomically: false, encoding: .utf8)
+        // The reloaded version also selects socket(2): the kernel filter tables change after the drop.
+        try signature("LIVE-CONN", message: "after reload", events: "\"connect\", \"socket\"")
+            .write(toFile: sig, atomically: false, encoding: .utf8)
         p.signal(SIGHUP)
         usleep(1_500_000)   // the reload happens between batches; the reader wakes at least every poll
         connectOnce()
@@ -100,8 +102,9 @@ final class PrivilegeDropLiveTests: XCTestCase {
         XCTAssertEqual(p.status, 0, p.stderr)
         XCTAssertTrue(p.stderr.contains("privileges dropped in"), p.stderr)
         XCTAssertTrue(p.stderr.contains("reload: 1 reloaded"), p.stderr)
-        XCTAssertTrue(p.stdout.contains("\"before reload\""), p.stdout)
-        XCTAssertTrue(p.stdout.contains("\"after reload\""), "no finding after the reload: \(p.stdout.prefix(2000))")
+        XCTAssertTrue(p.stdout.contains("\"before reload connect\""), p.stdout)
+        XCTAssertTrue(p.stdout.contains("\"after reload connect\""), "no finding after the reload: \(p.stdout.prefix(2000))")
+        XCTAssertTrue(p.stdout.contains("\"after reload socket\""), "the kind added by the reload is not captured: \(p.stderr)")
         let stats = try JSONParser.parse(String(p.stderr.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""))
         XCTAssertEqual(stats["source"]?["extra"]?["live"], 1)
         XCTAssertNotNil(stats["source"]?["kernel_drops"], "kernel counters are read after the drop")

@@ -1,5 +1,6 @@
 import CMoonwatchWire
 import MoonwatchCore
+import Libbpf
 @testable import MoonwatchProbes
 import XCTest
 
