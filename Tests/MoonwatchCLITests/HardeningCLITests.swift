@@ -296,32 +296,33 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(contents(out).contains("seen"))
     }
 
+    /// A replay into `out` must fail saying `reason` and leave `kept` as it was.
+    func assertOutputRefused(_ out: String, because reason: String, keeping kept: String,
+                             file: StaticString = #filePath, line: UInt = #line) throws {
+        let before = contents(kept)
+        let p = try replayInto(out)
+        XCTAssertNotEqual(p.status, 0, file: file, line: line)
+        XCTAssertTrue(p.stderr.contains(reason), p.stderr, file: file, line: line)
+        XCTAssertEqual(contents(kept), before, file: file, line: line)
+    }
+
     func testASymlinkAtTheOutputPathIsNotFollowed() throws {
         let target = try file("precious", "keep me\n")
         let link = "\(tmp)/out.jsonl"
         XCTAssertEqual(symlink(target, link), 0)
-        let p = try replayInto(link)
-        XCTAssertNotEqual(p.status, 0)
-        XCTAssertTrue(p.stderr.contains("symbolic link"), p.stderr)
-        XCTAssertEqual(contents(target), "keep me\n")
+        try assertOutputRefused(link, because: "symbolic link", keeping: target)
     }
 
     func testAFileOfAnotherUserOrWithSeveralLinksIsNotWrittenInto() throws {
         try XCTSkipUnless(geteuid() == 0, "needs root to give a file to another user")
         let theirs = try file("theirs.jsonl", "their data\n")
         XCTAssertEqual(chown(theirs, 65534, 65534), 0)
-        let p = try replayInto(theirs)
-        XCTAssertNotEqual(p.status, 0)
-        XCTAssertTrue(p.stderr.contains("belongs to uid 65534"), p.stderr)
-        XCTAssertEqual(contents(theirs), "their data\n")
+        try assertOutputRefused(theirs, because: "belongs to uid 65534", keeping: theirs)
 
         let original = try file("original", "linked data\n")
         let hard = "\(tmp)/hard.jsonl"
         XCTAssertEqual(link(original, hard), 0)
-        let q = try replayInto(hard)
-        XCTAssertNotEqual(q.status, 0)
-        XCTAssertTrue(q.stderr.contains("hard links"), q.stderr)
-        XCTAssertEqual(contents(original), "linked data\n")
+        try assertOutputRefused(hard, because: "hard links", keeping: original)
     }
 
     func testAFIFONobodyReadsIsAnErrorNotAHang() throws {

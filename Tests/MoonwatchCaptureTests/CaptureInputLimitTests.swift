@@ -2,12 +2,12 @@ import MoonwatchCapture
 import MoonwatchCore
 import XCTest
 
-/// Bounded lines (9.5) and input files that fail midway (9.7).
-final class CaptureInputLimitTests: XCTestCase {
-    private var dir = ""
+/// A folder of its own for each test, removed afterwards.
+class ScratchDirectoryTestCase: XCTestCase {
+    var dir = ""
 
     override func setUpWithError() throws {
-        dir = "/tmp/mw-capture-limits-\(getpid())-\(name.filter { $0.isLetter })"
+        dir = "/tmp/mw-capture-\(getpid())-\(name.filter { $0.isLetter })"
         try FileSystem.makeDirectory(dir)
     }
 
@@ -15,6 +15,10 @@ final class CaptureInputLimitTests: XCTestCase {
         for f in FileSystem.files(under: dir) { unlink(f) }
         rmdir(dir)
     }
+}
+
+/// Bounded lines (9.5) and input files that fail midway (9.7).
+final class CaptureInputLimitTests: ScratchDirectoryTestCase {
 
     private func write(_ name: String, _ text: String) throws -> String {
         let path = "\(dir)/\(name)"

@@ -3,19 +3,7 @@ import MoonwatchCore
 import XCTest
 
 /// Capture files are opened like findings files (9.8).
-final class CaptureWriterSafetyTests: XCTestCase {
-    private var dir = ""
-
-    override func setUpWithError() throws {
-        dir = "/tmp/mw-capwriter-\(getpid())-\(name.filter { $0.isLetter })"
-        try FileSystem.makeDirectory(dir)
-    }
-
-    override func tearDown() {
-        for f in FileSystem.files(under: dir) { unlink(f) }
-        rmdir(dir)
-    }
-
+final class CaptureWriterSafetyTests: ScratchDirectoryTestCase {
     func testCaptureFilesArePrivateAndLinksAreRefused() throws {
         let path = "\(dir)/cap.jsonl"
         do {
