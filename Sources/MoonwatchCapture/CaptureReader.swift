@@ -140,13 +140,13 @@ public final class CaptureReader: EventSource {
                     start = end
                     if eof { discarding = false; guard try openNextReadable() else { return !batch.isEmpty }; continue }
                     if !batch.isEmpty { return true }
-                    _ = try fillOrSkipFile()
+                    try fillOrSkipFile()
                     return true   // hand control back between chunks of a line being skipped
                 }
                 if !eof {
                     // The next read may block (a pipe, a terminal): hand over what is decoded first.
                     if !batch.isEmpty { return true }
-                    _ = try fillOrSkipFile()
+                    try fillOrSkipFile()
                     continue
                 }
                 if end > start {
@@ -190,14 +190,13 @@ public final class CaptureReader: EventSource {
     }
 
     /// Reads more of the current file; a read error is handled like an unreadable file (the rest
-    /// of that file is passed over). Returns false when it moved on to another file.
-    private func fillOrSkipFile() throws -> Bool {
-        do { try fill(); return true } catch {
+    /// of that file is passed over: it reads as ended).
+    private func fillOrSkipFile() throws {
+        do { try fill() } catch {
             try unreadable(error)
             start = end
             eof = true
             discarding = false
-            return false
         }
     }
 
