@@ -177,11 +177,15 @@ struct LiveCaptureOptions: ParsableArguments {
             guard m == "tp_btf" || m == "raw_tp" else { throw ValidationError("MOONWATCH_PROBE_MODE must be tp_btf or raw_tp, not \(m)") }
             opts.forceMode = m
         }
-        let deadline = try duration.map { try LiveCaptureOptions.seconds($0) }.map { StopSignal.monotonicSeconds() + $0 }
+        // --for counts from the moment the probes are attached: loading (the verifier) can take
+        // a good part of a short duration on a busy machine.
+        let limit = try duration.map { try LiveCaptureOptions.seconds($0) }
+        var deadline: Double?
         StopSignal.install()
         let source = try LiveSource(options: opts) {
             StopSignal.requested || deadline.map { StopSignal.monotonicSeconds() >= $0 } ?? false
         }
+        deadline = limit.map { StopSignal.monotonicSeconds() + $0 }
         let names = Catalogue.kinds.filter { interest.kinds[$0] != nil }.map(\.name)
         let filtered = interest.kinds.values.filter { if case .matching = $0 { return true }; return false }.count
         var scope: [String] = []
