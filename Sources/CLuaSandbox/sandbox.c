@@ -29,10 +29,12 @@ void mw_register_kind(uint32_t kind, const char *event_name, uint32_t nargs, con
 
 /* Keys of the event and process tables, cached per sandbox as Lua strings. */
 enum { K_NAME, K_TIME, K_RET, K_PROCESS, K_ARGS, K_EXIT_ARGS, K_CHANGED, K_PID, K_TID, K_PPID, K_UID, K_GID,
-       K_COMM, K_EXE, K_CONTAINER, K_CGROUP, K_MNTNS, K_PIDNS, K_COMPAT, K_BITS, K_COUNT };
+       K_COMM, K_EXE, K_CONTAINER, K_CGROUP, K_MNTNS, K_PIDNS, K_COMPAT, K_BITS, K_LATE, K_EXE_INO, K_EXE_DEV,
+       K_EXE_FS, K_COUNT };
 static const char *const key_names[K_COUNT] = {
     "name", "time", "ret", "process", "args", "exit_args", "changed", "pid", "tid", "ppid", "uid", "gid",
-    "comm", "exe", "container", "cgroup", "mntns", "pidns", "compat", "bits",
+    "comm", "exe", "container", "cgroup", "mntns", "pidns", "compat", "bits", "late", "exe_ino", "exe_dev",
+    "exe_fs",
 };
 
 mw_limits mw_default_limits(void) {
@@ -325,6 +327,7 @@ static int open_libs(lua_State *L) {
     lua_newtable(L); s->process_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L); s->kinds_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L); s->changed_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); s->late_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* Field names as Lua strings, fetched by index while building events (no hashing per event). */
     lua_createtable(L, K_COUNT, 0);
     for (int k = 0; k < K_COUNT; k++) { lua_pushstring(L, key_names[k]); lua_rawseti(L, -2, k + 1); }
@@ -588,7 +591,8 @@ static int protected_build(lua_State *L) {
     if (t->kind >= MW_MAX_KINDS || !kinds[t->kind].name) return luaL_error(L, "moonwatch: unregistered event kind %d", (int)t->kind);
     const kind_info *k = &kinds[t->kind];
     if (t->comm_off + t->comm_len > t->nbytes || t->exe_off + t->exe_len > t->nbytes ||
-        t->container_off + t->container_len > t->nbytes) return luaL_error(L, "moonwatch: malformed event tape");
+        t->container_off + t->container_len > t->nbytes || t->exe_fs_off + t->exe_fs_len > t->nbytes)
+        return luaL_error(L, "moonwatch: malformed event tape");
     lua_settop(L, 0);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->keys_ref);                   /* 1: cached keys */
     const int keys = 1;
@@ -612,6 +616,9 @@ static int protected_build(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)t->pidns); SETK(3, K_PIDNS);
     lua_pushboolean(L, t->compat != 0); SETK(3, K_COMPAT);
     lua_pushinteger(L, t->bits); SETK(3, K_BITS);
+    lua_pushinteger(L, (lua_Integer)t->exe_ino); SETK(3, K_EXE_INO);
+    lua_pushinteger(L, (lua_Integer)t->exe_dev); SETK(3, K_EXE_DEV);
+    lua_pushlstring(L, t->bytes + t->exe_fs_off, t->exe_fs_len); SETK(3, K_EXE_FS);
     lua_pushvalue(L, 3); SETK(2, K_PROCESS);
 
     kind_tables(L, s, t->kind);                                        /* 4: {args, exit_args, names} */
@@ -644,6 +651,15 @@ static int protected_build(lua_State *L) {
     for (int j = n + 1; j <= s->changed_count; j++) { lua_pushnil(L); lua_rawseti(L, 8, j); }
     s->changed_count = n;
     lua_pushvalue(L, 8); SETK(2, K_CHANGED);
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->late_ref);                   /* 9: late */
+    n = 0;
+    for (uint32_t a = 0; a < k->nargs && a < 64; a++) {
+        if (t->late & ((uint64_t)1 << a)) { lua_rawgeti(L, 7, a + 1); lua_rawseti(L, 9, ++n); }
+    }
+    for (int j = n + 1; j <= s->late_count; j++) { lua_pushnil(L); lua_rawseti(L, 9, j); }
+    s->late_count = n;
+    lua_pushvalue(L, 9); SETK(2, K_LATE);
     return 0;
 }
 
