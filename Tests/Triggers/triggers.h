@@ -24,4 +24,10 @@ uint32_t lo32(const void *p);
 /* filter.c */
 int filter_matrix(void);
 int flood(long n);
+
+/* evasion.c */
+int cold_exec(void);
+int cold_connect(void);
+int far32(void);
+int exec_race(int tries);
 #endif
