@@ -64,6 +64,8 @@ public struct WireDecoder {
         guard size >= hdrSize, size <= raw.count else { throw WireError("bad size", "header says \(size) bytes, record has \(raw.count)") }
         let kindIndex = Int(h.kind)
         guard kindIndex < plans.count else { throw WireError("unknown kind", "kind \(kindIndex) is not in the catalogue") }
+        // The probes write only these; anything else is a damaged record, not a process.
+        guard h.bits == 0 || h.bits == 32 || h.bits == 64 else { throw WireError("bad header", "word size \(h.bits) is not 0, 32 or 64") }
         let kind = EventKind(rawValue: h.kind)
         let plan = plans[kindIndex]
         let compat = h.flags & UInt16(MW_EV_COMPAT) != 0
