@@ -101,26 +101,34 @@ public enum SignatureTestRunner {
             return result
         }
         for c in tests.cases {
-            let sig: Signature
-            do { sig = try Signature(source: source, limits: limits) } catch {
-                result.loadError = error.description
+            switch runCase(c, source: source, limits: limits) {
+            case .failure(let loadError):
+                result.loadError = loadError.description
                 return result
+            case .success(let (id, outcome)):
+                result.signatureID = id
+                result.cases.append(outcome)
             }
-            result.signatureID = sig.info.id
-            let sink = CollectingSink()
-            var problems: [String] = []
-            let engine = Engine(signatures: [sig], sinks: [sink], log: { problems.append($0) })
-            do {
-                try engine.process(c.events)
-                try engine.finish(at: c.events.last?.time ?? 0)
-            } catch {
-                result.cases.append(.init(name: c.name, passed: false, detail: "engine error: \(error)"))
-                continue
-            }
-            let (ok, detail) = compare(expected: c.expect, actual: sink.findings, problems: problems)
-            result.cases.append(.init(name: c.name, passed: ok, detail: detail))
         }
         return result
+    }
+
+    /// One case against a fresh instance of the signature: (its id, the outcome), or why it did not load.
+    static func runCase(_ c: SignatureTestFile.Case, source: SignatureSource,
+                        limits: SandboxLimits) -> Result<(String, SignatureTestResult.CaseResult), SignatureError> {
+        let sig: Signature
+        do { sig = try Signature(source: source, limits: limits) } catch { return .failure(error) }
+        let sink = CollectingSink()
+        var problems: [String] = []
+        let engine = Engine(signatures: [sig], sinks: [sink], log: { problems.append($0) })
+        do {
+            try engine.process(c.events)
+            try engine.finish(at: c.events.last?.time ?? 0)
+        } catch {
+            return .success((sig.info.id, .init(name: c.name, passed: false, detail: "engine error: \(error)")))
+        }
+        let (ok, detail) = compare(expected: c.expect, actual: sink.findings, problems: problems)
+        return .success((sig.info.id, .init(name: c.name, passed: ok, detail: detail)))
     }
 
     static func compare(expected: [SignatureTestFile.Expectation], actual: [Finding], problems: [String]) -> (Bool, String) {
@@ -164,5 +172,50 @@ public enum SignatureTestRunner {
             if case .double(let x) = expected, case .double(let y) = actual { return x == y }
             return expected == actual
         }
+    }
+}
+
+/// What `signatures test --mutate` found for one signature.
+public struct MutationResult: Sendable {
+    public var signatureID: String
+    public var path: String
+    /// Mutants that loaded and were run against the cases.
+    public var mutants: Int = 0
+    public var killed: Int = 0
+    /// Mutants that did not load (not counted in the ratio).
+    public var notLoaded: Int = 0
+    /// Mutants every case passed on, in source order.
+    public var survivors: [Mutant] = []
+    /// Why the signature could not be mutation-tested (its own cases fail, or it has none).
+    public var error: String?
+
+    public init(signatureID: String, path: String) { self.signatureID = signatureID; self.path = path }
+}
+
+public enum MutationRunner {
+    /// Runs the signature's cases on each single-point mutant of its code (see `Mutator`). A mutant
+    /// is killed by the first case that fails on it. The unmutated signature must pass first.
+    public static func run(source: SignatureSource, tests: SignatureTestFile?, limits: SandboxLimits = .default) -> MutationResult {
+        let baseline = SignatureTestRunner.run(source: source, tests: tests, limits: limits)
+        var result = MutationResult(signatureID: baseline.signatureID, path: source.path)
+        guard let tests, baseline.passed else {
+            result.error = baseline.loadError ?? "its own cases fail; fix them before mutation testing"
+            return result
+        }
+        for mutant in Mutator.mutants(of: source.text) {
+            let mutated = SignatureSource(path: source.path, text: mutant.text)
+            var killed = false, loaded = true
+            for c in tests.cases {
+                switch SignatureTestRunner.runCase(c, source: mutated, limits: limits) {
+                case .failure: loaded = false
+                case .success(let (_, outcome)): killed = !outcome.passed
+                }
+                if killed || !loaded { break }
+            }
+            if !loaded { result.notLoaded += 1; continue }
+            result.mutants += 1
+            if killed { result.killed += 1 } else { result.survivors.append(mutant) }
+        }
+        return result
     }
 }
