@@ -176,6 +176,8 @@ struct MutationSiteParser {
     var inCode = true
     /// Tokens that are a whole table item (their removal covers them) or a table key.
     var noLiteral = Set<Int>()
+    /// Functions the parser is inside; 0 at file level, where `return` hands over the signature.
+    var functionDepth = 0
 
     init(source: [UInt8]) { self.source = source; t = LuaLexer.tokens(source) }
 
@@ -219,7 +221,7 @@ struct MutationSiteParser {
         p += 1
         if !blockEnds && !isKw(";") { expressionList() }
         skip(";")
-        add(.dropStatement, tokens: s..<p, " ")
+        if functionDepth > 0 { add(.dropStatement, tokens: s..<p, " ") }
     }
 
     mutating func condition() {
@@ -278,6 +280,8 @@ struct MutationSiteParser {
     }
 
     mutating func functionBody() {
+        functionDepth += 1
+        defer { functionDepth -= 1 }
         skip("(")
         while !isKw(")") && tok.kind != .eof { p += 1 }
         skip(")")
@@ -422,9 +426,9 @@ struct MutationSiteParser {
             }
             if isKw("[") {
                 p += 1
-                let keyStart = p
+                // A literal key names the item: removing the item is the mutation.
+                if (tok.kind == .string || tok.kind == .number) && peek().text == "]" { noLiteral.insert(p) }
                 expression(boolean: false)
-                for k in keyStart..<p { noLiteral.insert(k) }
                 skip("]"); skip("=")
             } else if tok.kind == .name && peek().text == "=" {
                 p += 2
