@@ -224,6 +224,9 @@ public enum SignatureTestRunner {
         case (.array(let e), .array(let a)):
             return e.count == a.count && zip(e, a).allSatisfy { isSubset($0, of: $1) }
         case (.null, .null): return true
+        // An empty Lua table has no shape: it serializes as {} and stands for [] as well.
+        case (.array(let e), .object(let a)) where e.isEmpty && a.isEmpty: return true
+        case (.object(let e), .array(let a)) where e.isEmpty && a.isEmpty: return true
         default:
             if let x = expected.int64, let y = actual.int64, expected.bool == nil, actual.bool == nil { return x == y }
             if case .double(let x) = expected, case .double(let y) = actual { return x == y }
@@ -256,7 +259,9 @@ public enum MutationRunner {
         let baseline = SignatureTestRunner.run(source: source, tests: tests, limits: limits)
         var result = MutationResult(signatureID: baseline.signatureID, path: source.path)
         guard let tests, baseline.passed else {
-            result.error = baseline.loadError ?? "its own cases fail; fix them before mutation testing"
+            let failing = baseline.cases.filter { !$0.passed }.map { "\"\($0.name)\"" }
+            result.error = baseline.loadError
+                ?? "its own cases fail (\(failing.joined(separator: ", "))); fix them before mutation testing"
             return result
         }
         for mutant in Mutator.mutants(of: source.text) {
