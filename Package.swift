@@ -4,7 +4,7 @@ import PackageDescription
 // Layering (dependencies point downwards only):
 //   moonwatch (CLI) ─► MoonwatchEngine, MoonwatchProbes, MoonwatchCapture, MoonwatchOutput
 //   MoonwatchEngine ─► MoonwatchSignatures ─► MoonwatchCore
-//   MoonwatchProbes ─► MoonwatchCore, CLibbpf, CMoonwatchWire   (the only module that imports libbpf)
+//   MoonwatchProbes ─► MoonwatchCore, Libbpf ─► CLibbpf, CMoonwatchWire   (the only modules that touch libbpf)
 //   MoonwatchSignatures ─► CLuaSandbox ─► CLua                   (all Lua-facing C lives in CLuaSandbox)
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
@@ -27,8 +27,12 @@ let package = Package(
         .target(name: "CLuaSandbox", dependencies: ["CLua"],
                 cSettings: [.unsafeFlags(["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"])]),
 
-        // Kernel <-> user wire structs, shared verbatim with bpf/*.bpf.c.
+        // Kernel <-> user wire structs and the user-ABI structs, shared verbatim with bpf/*.bpf.c.
         .target(name: "CMoonwatchWire"),
+
+        // libbpf in Swift: types that own their handles (object, program, map, link, ring buffer),
+        // one errno-carrying error naming the C call. Nothing above it sees an OpaquePointer.
+        .target(name: "Libbpf", dependencies: ["CLibbpf"]),
 
         // Per-event code paths: release builds skip dynamic exclusivity checks (debug builds and
         // tests keep them, so a violation still shows up there).
@@ -39,7 +43,7 @@ let package = Package(
         .target(name: "MoonwatchOutput", dependencies: ["MoonwatchCore"]),
         .target(name: "MoonwatchEngine", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchOutput"],
                 swiftSettings: hotPath),
-        .target(name: "MoonwatchProbes", dependencies: ["MoonwatchCore", "CMoonwatchWire", "CLibbpf"],
+        .target(name: "MoonwatchProbes", dependencies: ["MoonwatchCore", "CMoonwatchWire", "Libbpf"],
                 plugins: ["EmbedFiles"]),
 
         // Build-time embedding of signatures/ and the compiled bpf/ object.
@@ -65,7 +69,7 @@ let package = Package(
         // events and findings (root; skipped otherwise unless MOONWATCH_REQUIRE_LIVE=1).
         .executableTarget(name: "mw-trigger", path: "Tests/Triggers"),
         .testTarget(name: "MoonwatchProbesTests", dependencies: [
-            "MoonwatchCore", "MoonwatchProbes", "CMoonwatchWire", "MoonwatchEngine", "MoonwatchSignatures",
+            "MoonwatchCore", "MoonwatchProbes", "CMoonwatchWire", "Libbpf", "MoonwatchEngine", "MoonwatchSignatures",
             "MoonwatchOutput", "MoonwatchCapture", "mw-trigger", "moonwatch",
         ]),
     ],

@@ -83,8 +83,32 @@ public struct SourceStats: Sendable, Equatable {
     public var kernelDrops: UInt64 = 0
     /// Other source-specific counters.
     public var extra: [String: UInt64] = [:]
+    /// Live sources: what the kernel did with each event kind, by name.
+    public var kernel: [String: KernelKindCounters] = [:]
 
     public init() {}
     public var skippedTotal: UInt64 { skipped.values.reduce(0, +) }
+    public var kernelTotal: KernelKindCounters { kernel.values.reduce(KernelKindCounters()) { $0 + $1 } }
     public var foreignTotal: UInt64 { foreign.values.reduce(0, +) }
+}
+
+/// What the kernel probes did with the calls of one event kind.
+public struct KernelKindCounters: Sendable, Equatable {
+    /// Calls of the kind the probes looked at (in scope).
+    public var seen: UInt64 = 0
+    /// Turned away in the kernel: no loaded signature could accept them.
+    public var filtered: UInt64 = 0
+    /// Records written to the ring buffer for user space.
+    public var submitted: UInt64 = 0
+    /// Records lost (ring buffer full, no per-task buffer, entry missed).
+    public var dropped: UInt64 = 0
+
+    public init(seen: UInt64 = 0, filtered: UInt64 = 0, submitted: UInt64 = 0, dropped: UInt64 = 0) {
+        self.seen = seen; self.filtered = filtered; self.submitted = submitted; self.dropped = dropped
+    }
+
+    public static func + (a: KernelKindCounters, b: KernelKindCounters) -> KernelKindCounters {
+        KernelKindCounters(seen: a.seen &+ b.seen, filtered: a.filtered &+ b.filtered, submitted: a.submitted &+ b.submitted,
+                           dropped: a.dropped &+ b.dropped)
+    }
 }

@@ -6,8 +6,9 @@ import MoonwatchCore
 
 /// What to capture and from whom. Everything here is enforced in the kernel.
 public struct LiveOptions: Sendable {
-    /// Event kinds to emit; nothing else leaves the kernel.
-    public var kinds: Set<EventKind>
+    /// What may leave the kernel, per event kind: nothing else does. Replaceable while running
+    /// (`LiveSource.update(interest:)`).
+    public var interest: KernelInterest
     /// Only these processes and their descendants (followed through forks).
     public var pids: [Int32] = []
     /// Only tasks whose comm is one of these (at most 8, 15 bytes each).
@@ -22,12 +23,23 @@ public struct LiveOptions: Sendable {
     public var batchSize: Int = 1024
     /// Where a rejected program's verifier log goes; nil: $TMPDIR (or /tmp)/moonwatch-PID.verifier.log.
     public var verifierLogPath: String?
-    /// Warnings while running (kernel drops); called from the reader thread.
+    /// Warnings while running (kernel drops); called from the monitor thread.
     public var warn: (@Sendable (String) -> Void)?
+    /// How often the kernel's drop counters are checked for the warning, ms.
+    public var dropCheckMilliseconds: Int = 500
     /// Only try this attach mode ("tp_btf" or "raw_tp"); nil tries tp_btf, then raw_tp.
     public var forceMode: String?
+    /// Attach the syscall and scheduler programs even when the first interest needs none of
+    /// them, so that a later `update(interest:)` can add any kind (`run` with reload).
+    public var attachAll = false
+    /// Time every program run in the kernel (bpf_stats; two clock reads per run), for
+    /// `LiveSource.programStatistics()`.
+    public var programStatistics = false
 
-    public init(kinds: Set<EventKind>) { self.kinds = kinds }
+    public init(interest: KernelInterest) { self.interest = interest }
+
+    /// Everything of these kinds (`moonwatch capture`).
+    public init(kinds: Set<EventKind>) { self.init(interest: .everything(kinds)) }
 
     /// Scope limits of the kernel filter.
     public static let maxScopeValues = Int(MW_MAX_SCOPE)
@@ -54,7 +66,7 @@ enum SocketCall {
     ]
 }
 
-/// Builds the kernel's read-only configuration (struct mw_config) from the catalogue.
+/// Builds the kernel's read-only configuration (struct mw_config) from the catalogue and the scope.
 enum ProbeConfig {
     static func wireType(_ t: ArgType) -> UInt8 {
         let v: mw_type
@@ -90,7 +102,7 @@ enum ProbeConfig {
         let spec = kind.spec
         var c = mw_syscall_cfg()
         c.kind = kind.rawValue
-        c.enabled = 1
+        c.valid = 1
         c.nargs = UInt8(min(spec.args.count, Int(MW_MAX_ARGS)))
         if spec.name == "execve" || spec.name == "execveat" { c.flags = UInt8(MW_CFG_EXEC) }
         var types = [UInt8](repeating: 0, count: 6), phases = types, aux = [UInt8](repeating: UInt8(MW_NO_AUX), count: 6)
@@ -112,83 +124,63 @@ enum ProbeConfig {
             if phases[i] & UInt8(MW_P_ENTRY) != 0 { c.read_entry |= 1 << UInt8(i) }
             if phases[i] & UInt8(MW_P_EXIT) != 0 { c.read_exit |= 1 << UInt8(i) }
         }
+        c.msg_arg = spec.messageArgs.first.map { UInt8($0) } ?? UInt8(MW_NO_AUX)
         c.type = (types[0], types[1], types[2], types[3], types[4], types[5])
         c.phase = (phases[0], phases[1], phases[2], phases[3], phases[4], phases[5])
         c.aux = (aux[0], aux[1], aux[2], aux[3], aux[4], aux[5])
         return c
     }
 
-    /// Fills `buf` (the .rodata.mwcfg image) for `options`.
+    /// Fills `buf` (the .rodata.mwcfg image): the scope and every catalogue syscall's table entry.
+    /// Which kinds are captured is not here but in the interest tables (`FilterTables`).
     static func write(_ options: LiveOptions, selfTGID: Int32, into buf: UnsafeMutableRawBufferPointer) throws(ProbeError) {
         guard buf.count == MemoryLayout<mw_config>.size else {
             throw .objectMissing("configuration section is \(buf.count) bytes, this build expects \(MemoryLayout<mw_config>.size)")
         }
         buf.initializeMemory(as: UInt8.self, repeating: 0)
-        var head = mw_config_head()
-        head.version = UInt32(MW_WIRE_VERSION)
-        head.selfTGID = UInt32(bitPattern: selfTGID)
+        var cfg = mw_config()
+        cfg.version = UInt32(MW_WIRE_VERSION)
+        cfg.self_tgid = UInt32(bitPattern: selfTGID)
         var filter: Int32 = 0
         if !options.pids.isEmpty { filter |= MW_FILTER_PID }
         if !options.comms.isEmpty { filter |= MW_FILTER_COMM }
         if !options.uids.isEmpty { filter |= MW_FILTER_UID }
-        head.filter = UInt32(filter)
+        cfg.filter = UInt32(filter)
         // Wake the reader early once an eighth of the ring is pending; timed polls do the rest.
-        head.wakeBytes = UInt32(options.ringBytes / 8)
-        let fork = Catalogue.kind(named: "process_fork"), exit = Catalogue.kind(named: "process_exit")
-        head.kindFork = fork.flatMap { options.kinds.contains($0) ? $0.rawValue : nil } ?? 0xffff
-        head.kindExit = exit.flatMap { options.kinds.contains($0) ? $0.rawValue : nil } ?? 0xffff
-        head.store(into: buf)
-
-        let uidsOff = MemoryLayout<mw_config>.offset(of: \mw_config.uids)!
-        buf.storeBytes(of: UInt32(options.uids.count), toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.n_uids)!, as: UInt32.self)
-        for (i, u) in options.uids.enumerated() { buf.storeBytes(of: u, toByteOffset: uidsOff + 4 * i, as: UInt32.self) }
-        buf.storeBytes(of: UInt32(options.comms.count), toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.n_comms)!, as: UInt32.self)
-        let commsOff = MemoryLayout<mw_config>.offset(of: \mw_config.comms)!
-        for (i, c) in options.comms.enumerated() {
-            for (j, b) in c.utf8.prefix(15).enumerated() { buf[commsOff + 16 * i + j] = b }
+        cfg.wake_bytes = UInt32(options.ringBytes / 8)
+        cfg.kind_fork = Catalogue.kind(named: "process_fork")?.rawValue ?? 0xffff
+        cfg.kind_exit = Catalogue.kind(named: "process_exit")?.rawValue ?? 0xffff
+        cfg.n_uids = UInt32(options.uids.count)
+        withUnsafeMutableBytes(of: &cfg.uids) { u in
+            for (i, v) in options.uids.enumerated() { u.storeBytes(of: v, toByteOffset: 4 * i, as: UInt32.self) }
         }
+        cfg.n_comms = UInt32(options.comms.count)
+        withUnsafeMutableBytes(of: &cfg.comms) { c in
+            for (i, name) in options.comms.enumerated() {
+                for (j, b) in name.utf8.prefix(15).enumerated() { c[16 * i + j] = b }
+            }
+        }
+        buf.storeBytes(of: cfg, as: mw_config.self)
 
         let stride = MemoryLayout<mw_syscall_cfg>.stride
         let x64 = MemoryLayout<mw_config>.offset(of: \mw_config.x64)!
         let ia32 = MemoryLayout<mw_config>.offset(of: \mw_config.ia32)!
         let sock = MemoryLayout<mw_config>.offset(of: \mw_config.socketcall)!
         let slots = Int(MW_NR_SLOTS)
-        var socketcallUsed = false
-        for kind in options.kinds where kind.spec.isSyscall {
+        for kind in Catalogue.kinds where kind.spec.isSyscall {
             let e = entry(kind)
             if let n = kind.spec.x86_64Number, n >= 0, n < slots { buf.storeBytes(of: e, toByteOffset: x64 + n * stride, as: mw_syscall_cfg.self) }
             if let n = kind.spec.ia32Number, n >= 0, n < slots { buf.storeBytes(of: e, toByteOffset: ia32 + n * stride, as: mw_syscall_cfg.self) }
             for (call, name) in SocketCall.events where name == kind.name {
                 buf.storeBytes(of: e, toByteOffset: sock + call * stride, as: mw_syscall_cfg.self)
-                socketcallUsed = true
             }
         }
-        if socketcallUsed {
-            var sc = mw_syscall_cfg()
-            sc.enabled = 1
-            sc.nargs = 2
-            sc.flags = UInt8(MW_CFG_SOCKETCALL)
-            sc.aux = (0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-            buf.storeBytes(of: sc, toByteOffset: ia32 + Int(MW_IA32_SOCKETCALL) * stride, as: mw_syscall_cfg.self)
-        }
-    }
-}
-
-/// The scalar head of struct mw_config, written field by field at the C offsets.
-private struct mw_config_head {
-    var version: UInt32 = 0
-    var selfTGID: UInt32 = 0
-    var filter: UInt32 = 0
-    var wakeBytes: UInt32 = 0
-    var kindFork: UInt16 = 0xffff
-    var kindExit: UInt16 = 0xffff
-
-    func store(into buf: UnsafeMutableRawBufferPointer) {
-        buf.storeBytes(of: version, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.version)!, as: UInt32.self)
-        buf.storeBytes(of: selfTGID, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.self_tgid)!, as: UInt32.self)
-        buf.storeBytes(of: filter, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.filter)!, as: UInt32.self)
-        buf.storeBytes(of: wakeBytes, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.wake_bytes)!, as: UInt32.self)
-        buf.storeBytes(of: kindFork, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.kind_fork)!, as: UInt16.self)
-        buf.storeBytes(of: kindExit, toByteOffset: MemoryLayout<mw_config>.offset(of: \mw_config.kind_exit)!, as: UInt16.self)
+        var sc = mw_syscall_cfg()
+        sc.valid = 1
+        sc.nargs = 2
+        sc.flags = UInt8(MW_CFG_SOCKETCALL)
+        sc.msg_arg = UInt8(MW_NO_AUX)
+        sc.aux = (0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+        buf.storeBytes(of: sc, toByteOffset: ia32 + Int(MW_IA32_SOCKETCALL) * stride, as: mw_syscall_cfg.self)
     }
 }

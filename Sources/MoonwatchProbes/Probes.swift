@@ -1,9 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLibbpf
 import CMoonwatchWire
+import Libbpf
 import MoonwatchCore
+import Synchronization
 
 /// Checks that live capture can work here before touching bpf(2), so the common problems get
 /// a precise message instead of a raw EPERM.
@@ -42,28 +43,67 @@ private extension Substring {
     }
 }
 
-/// The loaded and attached kernel side: the BPF object, its links, and the fds of its maps.
+/// The loaded and attached kernel side: the BPF object, its links, its maps, and the live
+/// interest tables.
 final class Probes {
     let object: BPFObject
     let links: [BPFLink]
-    let eventsFD: Int32
-    let statsFD: Int32
-    let scopeFD: Int32
+    let programs: [BPFProgram]
+    let events: BPFMap
+    let stats: BPFMap
+    let kindStats: BPFMap
+    let scope: BPFMap
+    /// struct mw_live, shared with the running programs.
+    private let live: BPFMappedMemory
+    /// Keeps run-time statistics on while the probes live, when asked for.
+    private let statistics: BPFStatistics?
     /// "tp_btf" or "raw_tp".
     let mode: String
     /// Why tp_btf was not used, when raw_tp was.
     let fallbackReason: String?
+    /// What the current interest could not express exactly (see FilterTables).
+    private(set) var interestNotes: [String]
 
     static let modes = ["tp_btf", "raw_tp"]
 
-    private init(object: BPFObject, links: [BPFLink], mode: String, fallbackReason: String?) throws(BPFCallError) {
+    private init(object: BPFObject, links: [BPFLink], programs: [BPFProgram], statistics: BPFStatistics?, mode: String,
+                 fallbackReason: String?, notes: [String]) throws(BPFCallError) {
         self.object = object
         self.links = links
+        self.programs = programs
+        self.statistics = statistics
         self.mode = mode
         self.fallbackReason = fallbackReason
-        eventsFD = bpf_map__fd(try object.map("mw_events"))
-        statsFD = bpf_map__fd(try object.map("mw_stats"))
-        scopeFD = bpf_map__fd(try object.map("mw_scope"))
+        interestNotes = notes
+        events = try object.map("mw_events")
+        stats = try object.map("mw_stats")
+        kindStats = try object.map("mw_kstats")
+        scope = try object.map("mw_scope")
+        live = try object.map(".data.mwlive").mapShared()
+        guard live.bytes.count >= MemoryLayout<mw_live>.size else {
+            throw BPFCallError("mmap", errno: EINVAL, detail: ".data.mwlive is \(live.bytes.count) bytes, this build expects \(MemoryLayout<mw_live>.size)")
+        }
+    }
+
+    /// Replaces what may leave the kernel while the programs run: writes the half of struct
+    /// mw_live not in use, then makes it the one in use. A program reads `gen` once per run, so
+    /// it sees either table whole. Before writing, an RCU grace period (membarrier's global
+    /// command) lets every program still running on the old half finish.
+    func update(_ interest: KernelInterest) {
+        let tables = FilterTables(interest)
+        let base = live.bytes.baseAddress!
+        let genOff = MemoryLayout<mw_live>.offset(of: \mw_live.gen)!
+        let fOff = MemoryLayout<mw_live>.offset(of: \mw_live.f)!
+        let gen = base.load(fromByteOffset: genOff, as: UInt32.self)
+        let next = gen &+ 1
+        waitForRunningPrograms()
+        var image = tables.image
+        withUnsafeBytes(of: &image) { src in
+            (base + fOff + Int(next & 1) * MemoryLayout<mw_filter>.stride).copyMemory(from: src.baseAddress!, byteCount: src.count)
+        }
+        atomicMemoryFence(ordering: .releasing)
+        base.storeBytes(of: next, toByteOffset: genOff, as: UInt32.self)
+        interestNotes = tables.notes
     }
 
     /// The compiled object embedded at build time, or the file MOONWATCH_BPF_OBJECT names (for
@@ -117,13 +157,16 @@ final class Probes {
         let object: BPFObject
         do { object = try BPFObject(image: image, name: "moonwatch") } catch { throw .objectMissing(error.description) }
 
-        let syscalls = options.kinds.contains { $0.spec.isSyscall }
+        let kinds = options.interest.kinds.keys
+        let syscalls = options.attachAll || kinds.contains { $0.spec.isSyscall }
         let scoped = !options.pids.isEmpty
-        let wantFork = scoped || options.kinds.contains { $0.name == "process_fork" }
-        let wantExit = scoped || options.kinds.contains { $0.name == "process_exit" }
-        var toAttach: [(String, OpaquePointer)] = []
-        do {
-            for (name, prog) in object.programs {
+        let wantFork = options.attachAll || scoped || kinds.contains { $0.name == "process_fork" }
+        let wantExit = options.attachAll || scoped || kinds.contains { $0.name == "process_exit" }
+        var toAttach: [BPFProgram] = []
+        let tables = FilterTables(options.interest)
+        do throws(BPFCallError) {
+            for prog in object.programs {
+                let name = prog.name
                 let base = name.hasSuffix(suffix) ? String(name.dropLast(suffix.count)) : nil
                 let needed: Bool
                 switch base {
@@ -132,20 +175,31 @@ final class Probes {
                 case "mw_exit": needed = wantExit
                 default: needed = false
                 }
-                try object.setAutoload(prog, needed)
-                if needed { toAttach.append((name, prog)) }
+                try prog.setAutoload(needed)
+                if needed { toAttach.append(prog) }
             }
-            try object.setMaxEntries(try object.map("mw_events"), UInt32(options.ringBytes))
-            let cfg = try object.initialValue(try object.map(".rodata.mwcfg"))
-            try ProbeConfig.write(options, selfTGID: getpid(), into: cfg)
-        } catch let e as BPFCallError {
-            throw .objectMissing(e.description)
-        } catch let e as ProbeError {
-            throw e
+            try object.map("mw_events").setMaxEntries(UInt32(options.ringBytes))
+            // The first interest goes in before load, in half 0.
+            let live = try object.map(".data.mwlive").initialValue()
+            guard live.count == MemoryLayout<mw_live>.size else {
+                throw BPFCallError("bpf_map__initial_value", errno: EINVAL, detail: ".data.mwlive is \(live.count) bytes, this build expects \(MemoryLayout<mw_live>.size)")
+            }
+            live.initializeMemory(as: UInt8.self, repeating: 0)
+            var img = tables.image
+            withUnsafeBytes(of: &img) { src in
+                (live.baseAddress! + MemoryLayout<mw_live>.offset(of: \mw_live.f)!).copyMemory(from: src.baseAddress!, byteCount: src.count)
+            }
+            let cfg = try object.map(".rodata.mwcfg").initialValue()
+            do { try ProbeConfig.write(options, selfTGID: getpid(), into: cfg) } catch {
+                throw BPFCallError("configuration", errno: EINVAL, detail: error.description)
+            }
         } catch {
-            throw .system("\(error)")
+            throw .objectMissing(error.description)
         }
         if toAttach.isEmpty { throw .system("no events selected") }
+
+        let statistics: BPFStatistics?
+        do { statistics = options.programStatistics ? try BPFStatistics() : nil } catch { throw .system(error.description) }
 
         _ = LibbpfLog.shared.take()
         do {
@@ -160,23 +214,25 @@ final class Probes {
         }
 
         if scoped {
-            let fd: Int32
-            do { fd = bpf_map__fd(try object.map("mw_scope")) } catch { throw .objectMissing(error.description) }
-            for pid in options.pids {
-                do { try bpfMapUpdate(fd: fd, key: UInt32(bitPattern: pid), value: UInt8(1)) } catch {
-                    throw .system("cannot add pid \(pid) to the scope: \(error)")
-                }
+            do {
+                let map = try object.map("mw_scope")
+                for pid in options.pids { try map.update(key: UInt32(bitPattern: pid), value: UInt8(1)) }
+            } catch {
+                throw .system("cannot add the --pid processes to the scope: \(error)")
             }
         }
 
         var links: [BPFLink] = []
-        for (name, prog) in toAttach {
-            do { links.append(try BPFLink(prog, name: name)) } catch {
-                if error.errno == EPERM && mode == "raw_tp" { throw .refused("attaching \(name): \(error)") }
+        for prog in toAttach {
+            do { links.append(try prog.attach()) } catch {
+                if error.errno == EPERM && mode == "raw_tp" { throw .refused("attaching \(prog.name): \(error)") }
                 throw .attachFailed("\(mode): \(error)")
             }
         }
-        do { return try Probes(object: object, links: links, mode: mode, fallbackReason: fallbackReason) } catch {
+        do {
+            return try Probes(object: object, links: links, programs: toAttach, statistics: statistics, mode: mode,
+                              fallbackReason: fallbackReason, notes: tables.notes)
+        } catch {
             throw .system(error.description)
         }
     }

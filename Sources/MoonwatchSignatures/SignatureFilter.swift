@@ -1,14 +1,16 @@
 import MoonwatchCore
 
-/// A signature's optional `filter` table: conditions the engine checks natively, before it builds
-/// the Lua event or enters Lua at all. All listed conditions must hold.
+/// A signature's optional `filter` table: conditions checked before the Lua event is built, and
+/// compiled into the kernel probes so that events no signature could accept never leave the
+/// kernel. All listed conditions must hold.
 ///
 /// ```lua
 /// filter = {
 ///   changed = true,              -- some TOCTOU argument read differently at entry and exit
 ///   success = true,              -- ret >= 0 (false: ret < 0)
 ///   compat = true,               -- a 32-bit compat syscall
-///   control = "SCM_RIGHTS",      -- a message header carries this control message
+///   bits = 64,                   -- the process's own word size (process.bits): 64 or 32
+///   control = "SCM_RIGHTS",      -- a message header carries this control message (or a list)
 ///   comm = { "nc", "ncat" },     -- process.comm is one of these; not_comm: none of these
 ///   uid = { 0 },                 -- process.uid is one of these; not_uid: none of these
 ///   args = { request = { 4, 5 }, domain = 17 },   -- an integer or string argument equals one of
@@ -16,33 +18,29 @@ import MoonwatchCore
 /// ```
 /// An `args` condition constrains the selected events that have that argument and leaves the
 /// others alone, so one filter can narrow `socket` by domain while `dup2` passes untouched.
-/// Why: Lua costs ~0.3–1 µs per call; most events a signature selects by name are not the ones
-/// it reports on. The filter is data, so it is also what `signatures lint` can check.
+/// Why: Lua costs ~0.3–1 µs per call, and shipping an event out of the kernel costs more; most
+/// events a signature selects by name are not the ones it reports on. The filter is data, so it is
+/// also what `signatures lint` can check and what the kernel can evaluate.
 public struct SignatureFilter: Sendable, Equatable {
-    public var changed: Bool?
-    public var success: Bool?
-    public var compat: Bool?
-    public var control: String?
-    public var comm: Set<String>?
-    public var notComm: Set<String>?
-    public var uid: Set<UInt32>?
-    public var notUid: Set<UInt32>?
-    /// Per event kind index: (argument index, accepted integers, accepted strings).
-    var args: [Int: [(Int, Set<Int64>, Set<String>)]] = [:]
-    /// Argument names used, for errors when a selected event lacks them all.
-    public var argNames: [String] = []
+    /// The clause for each selected kind, indexed by catalogue index (nil: not selected); the
+    /// `args` conditions differ per kind, everything else is the same.
+    public private(set) var clauses: [FilterClause?] = []
+    /// The conditions common to every kind (no `args`).
+    public private(set) var base = FilterClause()
+    /// Argument names used, as written.
+    public private(set) var argNames: [String] = []
 
-    public static func == (a: SignatureFilter, b: SignatureFilter) -> Bool {
-        a.changed == b.changed && a.success == b.success && a.compat == b.compat && a.control == b.control
-            && a.comm == b.comm && a.notComm == b.notComm && a.uid == b.uid && a.notUid == b.notUid && a.argNames == b.argNames
+    public init() {}
+
+    public var isEmpty: Bool { base.isEmpty && argNames.isEmpty }
+
+    public static let keys: Set<String> = ["changed", "success", "compat", "bits", "control", "comm", "not_comm", "uid",
+                                           "not_uid", "args"]
+
+    /// The clause that applies to events of `kind`.
+    public func clause(for kind: EventKind) -> FilterClause {
+        kind.index < clauses.count ? clauses[kind.index] ?? base : base
     }
-
-    public var isEmpty: Bool {
-        changed == nil && success == nil && compat == nil && control == nil && comm == nil && notComm == nil
-            && uid == nil && notUid == nil && argNames.isEmpty
-    }
-
-    public static let keys: Set<String> = ["changed", "success", "compat", "control", "comm", "not_comm", "uid", "not_uid", "args"]
 
     /// Builds the filter from the signature table's `filter` value; the error names the problem.
     static func parse(_ v: Value, events: [EventKind]) -> Result<SignatureFilter, FilterError> {
@@ -51,42 +49,63 @@ public struct SignatureFilter: Sendable, Equatable {
         for key in f.keys where !keys.contains(key) {
             return .failure(FilterError("unknown filter key '\(key)' (known: \(keys.sorted().joined(separator: ", ")))"))
         }
-        func bool(_ k: String) -> Result<Bool?, FilterError> {
-            guard let x = f[k] else { return .success(nil) }
-            guard case .bool(let b) = x else { return .failure(FilterError("filter.\(k) must be true or false")) }
-            return .success(b)
+        func bool(_ k: String) throws(FilterError) -> Bool? {
+            guard let x = f[k] else { return nil }
+            guard case .bool(let b) = x else { throw FilterError("filter.\(k) must be true or false") }
+            return b
         }
-        func strings(_ k: String) -> Result<Set<String>?, FilterError> {
-            guard let x = f[k] else { return .success(nil) }
-            if case .string(let s) = x { return .success([s]) }
+        func strings(_ k: String) throws(FilterError) -> Set<String>? {
+            guard let x = f[k] else { return nil }
+            if case .string(let s) = x { return [s] }
             guard case .array(let a) = x, a.allSatisfy({ $0.string != nil }) else {
-                return .failure(FilterError("filter.\(k) must be a string or a list of strings"))
+                throw FilterError("filter.\(k) must be a string or a list of strings")
             }
-            return .success(Set(a.compactMap(\.string)))
+            return Set(a.compactMap(\.string))
         }
-        func uids(_ k: String) -> Result<Set<UInt32>?, FilterError> {
-            guard let x = f[k] else { return .success(nil) }
-            let list = x.array ?? [x]
+        func uids(_ k: String) throws(FilterError) -> Set<UInt32>? {
+            guard let x = f[k] else { return nil }
             var s = Set<UInt32>()
-            for item in list {
-                guard let n = item.int64, let u = UInt32(exactly: n) else { return .failure(FilterError("filter.\(k) must list uids (integers)")) }
+            for item in x.array ?? [x] {
+                guard let n = item.int64, item.bool == nil, let u = UInt32(exactly: n) else {
+                    throw FilterError("filter.\(k) must list uids (integers from 0 to 4294967295)")
+                }
                 s.insert(u)
             }
-            return .success(s)
+            return s
         }
-        do {
-            out.changed = try bool("changed").get()
-            out.success = try bool("success").get()
-            out.compat = try bool("compat").get()
-            if let c = f["control"] {
-                guard case .string(let s) = c else { return .failure(FilterError("filter.control must be a string such as \"SCM_RIGHTS\"")) }
-                out.control = s
+        var c = FilterClause()
+        do throws(FilterError) {
+            c.changed = try bool("changed")
+            c.success = try bool("success")
+            c.compat = try bool("compat")
+            if let b = f["bits"] {
+                guard let n = b.int64, b.bool == nil, n == 32 || n == 64 else {
+                    throw FilterError("filter.bits must be 64 or 32 (the process's own word size, process.bits)")
+                }
+                c.bits = UInt8(n)
             }
-            out.comm = try strings("comm").get()
-            out.notComm = try strings("not_comm").get()
-            out.uid = try uids("uid").get()
-            out.notUid = try uids("not_uid").get()
+            if let names = try strings("control") {
+                var types = Set<FilterClause.ControlType>()
+                for n in names {
+                    guard let t = FilterClause.ControlType(rawValue: n) else {
+                        let known = FilterClause.ControlType.allCases.map(\.rawValue).joined(separator: " or ")
+                        throw FilterError("filter.control \"\(n)\" is not a control message type moonwatch decodes (\(known))")
+                    }
+                    types.insert(t)
+                }
+                c.control = types
+            }
+            c.comm = try strings("comm")
+            c.notComm = try strings("not_comm") ?? []
+            c.uid = try uids("uid")
+            c.notUid = try uids("not_uid") ?? []
         } catch { return .failure(error) }
+        if c.control != nil, !events.contains(where: { !$0.spec.messageArgs.isEmpty }) {
+            return .failure(FilterError("filter.control: none of the selected events carries a message header"))
+        }
+        out.base = c
+        out.clauses = [FilterClause?](repeating: nil, count: Catalogue.count)
+        for k in events { out.clauses[k.index] = c }
         if let a = f["args"] {
             guard case .object(let af) = a else { return .failure(FilterError("filter.args must be a table of argument = value(s)")) }
             for (name, want) in af.pairs {
@@ -99,7 +118,7 @@ public struct SignatureFilter: Sendable, Equatable {
                 var found = false
                 for k in events {
                     if let i = k.spec.argIndex(name) {
-                        out.args[k.index, default: []].append((i, ints, strs))
+                        out.clauses[k.index]?.args.append(FilterClause.ArgCondition(index: i, ints: ints, strings: strs))
                         found = true
                     }
                 }
@@ -108,6 +127,7 @@ public struct SignatureFilter: Sendable, Equatable {
                 }
                 out.argNames.append(name)
             }
+            for k in events { out.clauses[k.index]?.args.sort { $0.index < $1.index } }
         }
         return .success(out)
     }
@@ -115,61 +135,24 @@ public struct SignatureFilter: Sendable, Equatable {
     /// `facts` memoizes what several signatures' filters ask of the same event.
     @inline(__always)
     public func matches(_ e: Event, facts: inout EventFacts) -> Bool {
-        if let c = changed, (e.changed != 0) != c { return false }
-        if let s = success, (e.ret >= 0) != s { return false }
-        if let c = compat, e.process.compat != c { return false }
-        if let set = comm, !set.contains(e.process.comm) { return false }
-        if let set = notComm, set.contains(e.process.comm) { return false }
-        if let set = uid, !set.contains(e.process.uid) { return false }
-        if let set = notUid, set.contains(e.process.uid) { return false }
-        if !argNames.isEmpty {
-            if let conds = args[e.kind.index] {
-                for (i, ints, strs) in conds {
-                    guard let v = e.args[i] else { return false }
-                    if let n = v.int64, v.bool == nil { if !ints.contains(n) { return false } }
-                    else if let s = v.string { if !strs.contains(s) { return false } }
-                    else { return false }
-                }
-            }
-        }
-        if let want = control {
-            if facts.controlType != want {
-                facts.controlType = want
-                facts.hasControl = SignatureFilter.hasControl(e, type: want)
-            }
-            if !facts.hasControl { return false }
-        }
-        return true
+        let i = e.kind.index
+        guard i < clauses.count, let c = clauses[i] else { return base.matches(e, facts: &facts) }
+        return c.matches(e, facts: &facts)
     }
-
-    /// Does any message header argument carry a control message of this type?
-    static func hasControl(_ e: Event, type: String) -> Bool {
-        for i in e.spec.messageArgs {
-            guard let v = e.args[i] else { continue }
-            if case .array(let msgs) = v {
-                for m in msgs where controlIn(m["msg"] ?? .null, type) { return true }
-            } else if controlIn(v, type) {
-                return true
-            }
-        }
-        return false
-    }
-
-    private static func controlIn(_ msg: Value, _ type: String) -> Bool {
-        guard case .array(let cs)? = msg["control"] else { return false }
-        for c in cs { if case .string(let t)? = c["type"], t == type { return true } }
-        return false
-    }
-}
-
-/// Per-event answers shared by the filters of all signatures that see the event.
-public struct EventFacts {
-    var controlType: String?
-    var hasControl = false
-    public init() {}
 }
 
 public struct FilterError: Error, CustomStringConvertible {
     public var description: String
     init(_ d: String) { description = d }
+}
+
+extension KernelInterest {
+    /// What these signatures could accept: each enabled signature adds its clause for each kind it
+    /// selects; a signature without a filter takes its kinds whole.
+    public init(signatures: [Signature]) {
+        self.init()
+        for s in signatures where !s.isDisabled {
+            for k in s.events { add(k, clause: s.filter.clause(for: k)) }
+        }
+    }
 }

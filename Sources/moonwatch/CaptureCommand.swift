@@ -12,10 +12,11 @@ struct Capture: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record live kernel events to a capture file for `moonwatch replay`.",
         discussion: """
-            Writes moonwatch's native JSON lines (docs/capture-format.md). Without --events it records \
-            the events the bundled signatures select, so replaying the file gives the findings a live \
-            run would have; --events all records every catalogue event. Needs the same privileges as \
-            `run`; stops on Ctrl-C, SIGTERM or after --for.
+            Writes moonwatch's native JSON lines (docs/capture-format.md). It runs no signatures and \
+            nothing is filtered in the kernel: every call of the selected event kinds is recorded. \
+            Without --events those are the kinds the bundled signatures select, so replaying the file \
+            gives the findings a live run would have; --events all records every catalogue event. Needs \
+            the same privileges as `run`; stops on Ctrl-C, SIGTERM or after --for.
             """)
 
     @Argument(help: ArgumentHelp("Capture file to write; - writes standard output.", valueName: "file"))
@@ -33,7 +34,7 @@ struct Capture: ParsableCommand {
         let base = Set(bundled.flatMap(\.events))
         let kinds = try live.kinds(selected: base)
         let writer = try CaptureWriter(path: file)
-        let source = try live.start(kinds)
+        let source = try live.start(.everything(kinds))
         // The same pull loop as run and replay, with no signatures: it only counts, the tee writes.
         let engine = Engine(signatures: [], sinks: [])
         try engine.run(TeeSource(source, writer))

@@ -12,11 +12,16 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Live detection: kernel events through the signatures until stopped.",
         discussion: """
-            Loads the eBPF probes (root, or CAP_BPF and CAP_PERFMON), captures exactly the events the \
-            loaded signatures select, and prints findings as they happen. Ctrl-C (SIGINT) or SIGTERM \
-            stops it: events already captured are processed, findings flushed, counters printed.
-            --events replaces the captured set; a leading + adds to it (--events +recvmsg,connect). \
-            --capture also writes every captured event to a file that `moonwatch replay` reads back.
+            Loads the eBPF probes (root, or CAP_BPF and CAP_PERFMON) and prints findings as they happen. \
+            The signatures decide in the kernel: their `events` and `filter` tables are compiled into \
+            the probes, and only calls that some loaded signature could accept leave the kernel (the \
+            engine checks every filter again, so findings are what replay would give). A reload \
+            (SIGHUP, --watch) recompiles them, adding or removing event kinds. Ctrl-C (SIGINT) or \
+            SIGTERM stops it: events already captured are processed, findings flushed, counters printed \
+            (--stats: per event kind, how many calls the kernel saw, filtered, submitted and dropped).
+            --events limits the kinds to these; a leading + adds kinds (--events +recvmsg,connect). A kind \
+            no signature selects is captured whole. --capture writes what reached the engine, not every \
+            call: use `moonwatch capture` for a complete recording.
             Environment: MOONWATCH_PROBE_MODE=raw_tp skips the tp_btf programs; MOONWATCH_BPF_OBJECT=FILE \
             loads another compiled bpf/moonwatch.bpf.o instead of the embedded one.
             """)
@@ -25,7 +30,7 @@ struct Run: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var live: LiveCaptureOptions
 
-    @Option(help: ArgumentHelp("Also write every captured event to this capture file (JSON lines).", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the events that reached the engine to this capture file (JSON lines).", valueName: "file"))
     var capture: String?
 
     @Flag(help: "Reload signature files when they change (SIGHUP always reloads).")
@@ -36,17 +41,20 @@ struct Run: ParsableCommand {
     func run() throws {
         let sigs = try signatures.load()
         let engine = Engine(signatures: sigs, sinks: [try output.sink()])
-        let kinds = try live.kinds(selected: Set(engine.selectedKinds))
+        let interest = try live.interest(KernelInterest(signatures: engine.signatures))
         let writer = try capture.map { p throws(SystemError) in try CaptureWriter(path: p) }
-        let source = try live.start(kinds)
+        let source = try live.start(interest, reloadable: true)
         let reloader = SignatureReloader(paths: signatures.paths, limits: signatures.limits, watch: watch, log: note)
         SignatureReloader.handleHangup()
+        var current = interest
         let between = {
-            guard let out = reloader.check(engine) else { return }
-            let missing = Set(engine.selectedKinds).subtracting(kinds)
-            if !out.added.isEmpty || !out.reloaded.isEmpty, !missing.isEmpty {
-                note("reload: the probes capture a fixed set of events; restart (or use --events +\(missing.map(\.name).sorted().joined(separator: ","))) to feed \(missing.map(\.name).sorted().joined(separator: ", "))")
-            }
+            guard reloader.check(engine) != nil else { return }
+            // The kernel follows the signatures: kinds a reload added are captured from now on.
+            guard let next = try? live.interest(KernelInterest(signatures: engine.signatures)), next != current else { return }
+            source.update(interest: next)
+            current = next
+            for n in source.interestNotes { note("kernel filter: \(n)") }
+            note("reload: the probes now capture \(next.kinds.count) event kind(s)")
         }
         var failure: Error?
         do {
@@ -108,6 +116,19 @@ struct LiveCaptureOptions: ParsableArguments {
         return k
     }
 
+    /// The signatures' interest, limited or extended by --events: named kinds no signature selects
+    /// are captured whole, kinds not named are not captured.
+    func interest(_ signatures: KernelInterest) throws -> KernelInterest {
+        guard let events else {
+            if signatures.kinds.isEmpty { throw ValidationError("no events to capture: the signatures select none; name some with --events") }
+            return signatures
+        }
+        let kinds = try LiveCaptureOptions.parseEvents(events, base: Set(signatures.kinds.keys))
+        var out = KernelInterest()
+        for k in kinds { out.kinds[k] = signatures.kinds[k] ?? .all }
+        return out
+    }
+
     static func parseEvents(_ text: String, base: Set<EventKind>) throws -> Set<EventKind> {
         var s = text.trimmingSpaces
         var out: Set<EventKind> = []
@@ -139,9 +160,11 @@ struct LiveCaptureOptions: ParsableArguments {
         throw ValidationError("--for \"\(text)\": use a duration like 30s, 5m or 1h")
     }
 
-    /// Installs the stop signals and starts the probes.
-    func start(_ kinds: Set<EventKind>) throws -> LiveSource {
-        var opts = LiveOptions(kinds: kinds)
+    /// Installs the stop signals and starts the probes. `reloadable`: attach every program, so
+    /// that a later interest can add any kind.
+    func start(_ interest: KernelInterest, reloadable: Bool = false) throws -> LiveSource {
+        var opts = LiveOptions(interest: interest)
+        opts.attachAll = reloadable
         opts.pids = pid
         opts.comms = comm
         opts.uids = uid
@@ -157,15 +180,18 @@ struct LiveCaptureOptions: ParsableArguments {
         let source = try LiveSource(options: opts) {
             StopSignal.requested || deadline.map { StopSignal.monotonicSeconds() >= $0 } ?? false
         }
-        let names = Catalogue.kinds.filter { kinds.contains($0) }.map(\.name)
+        let names = Catalogue.kinds.filter { interest.kinds[$0] != nil }.map(\.name)
+        let filtered = interest.kinds.values.filter { if case .matching = $0 { return true }; return false }.count
         var scope: [String] = []
         if !pid.isEmpty { scope.append("pid " + pid.map(String.init).joined(separator: ",") + " and children") }
         if !comm.isEmpty { scope.append("comm " + comm.joined(separator: ",")) }
         if !uid.isEmpty { scope.append("uid " + uid.map(String.init).joined(separator: ",")) }
         note("probes attached (\(source.mode)\(source.fallbackReason.map { "; tp_btf unavailable: \($0)" } ?? "")), "
-             + "capturing \(names.count) event(s): \(names.joined(separator: ", "))"
+             + "capturing \(names.count) event kind(s)" + (filtered > 0 ? " (\(filtered) filtered in the kernel)" : "")
+             + ": \(names.joined(separator: ", "))"
              + (scope.isEmpty ? "" : "; only \(scope.joined(separator: "; "))")
              + (duration.map { "; for \($0)" } ?? "; Ctrl-C stops"))
+        for n in source.interestNotes { note("kernel filter: \(n)") }
         return source
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import CMoonwatchWire
 import MoonwatchCore
+import Libbpf
 @testable import MoonwatchProbes
 import XCTest
 

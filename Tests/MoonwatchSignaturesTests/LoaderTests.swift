@@ -81,10 +81,14 @@ final class LoaderTests: XCTestCase {
         func with(_ filter: String) -> String {
             loadError(valid.replacingOccurrences(of: "events = { \"sendmsg\" },", with: "events = { \"sendmsg\" },\n  filter = \(filter),"))
         }
-        XCTAssertEqual(with("{ chnged = true }"), "sig.lua:4: unknown filter key 'chnged' (known: args, changed, comm, compat, control, not_comm, not_uid, success, uid)")
+        XCTAssertEqual(with("{ chnged = true }"), "sig.lua:4: unknown filter key 'chnged' (known: args, bits, changed, comm, compat, control, not_comm, not_uid, success, uid)")
         XCTAssertEqual(with("{ success = 1 }"), "sig.lua:4: filter.success must be true or false")
         XCTAssertEqual(with("{ args = { request = 4 } }"), "sig.lua:4: filter.args.request: none of the selected events has an argument named 'request'")
-        XCTAssertEqual(with("{ uid = { \"root\" } }"), "sig.lua:4: filter.uid must list uids (integers)")
+        XCTAssertEqual(with("{ uid = { \"root\" } }"), "sig.lua:4: filter.uid must list uids (integers from 0 to 4294967295)")
+        XCTAssertEqual(with("{ control = \"SCM_RIGHT\" }"),
+                       "sig.lua:4: filter.control \"SCM_RIGHT\" is not a control message type moonwatch decodes (SCM_RIGHTS or SCM_CREDENTIALS)")
+        XCTAssertEqual(with("{ bits = 16 }"), "sig.lua:4: filter.bits must be 64 or 32 (the process's own word size, process.bits)")
+        XCTAssertEqual(with("{ bits = 64, compat = true, control = { \"SCM_RIGHTS\", \"SCM_CREDENTIALS\" } }"), "loaded")
         XCTAssertEqual(with("{ args = { flags = 0 }, comm = { \"a\", \"b\" }, success = true }"), "loaded")
     }
 

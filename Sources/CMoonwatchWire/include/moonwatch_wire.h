@@ -20,8 +20,9 @@
 /* vmlinux.h provides the __u8.. types for BPF; user space takes the same ones as libbpf. */
 #include <linux/types.h>
 #endif
+#include "moonwatch_user_abi.h"
 
-#define MW_WIRE_VERSION 1
+#define MW_WIRE_VERSION 2
 
 /* ---- limits of what one record carries (the decoder does not depend on them) ---- */
 #define MW_MAX_ARGS 6
@@ -78,7 +79,7 @@ enum mw_type {
 
 struct mw_syscall_cfg {
     __u16 kind;            /* catalogue index */
-    __u8 enabled;          /* selected: capture it */
+    __u8 valid;            /* a catalogue syscall lives at this slot (whether it is captured is mw_live's) */
     __u8 nargs;
     __u8 flags;            /* MW_CFG_* */
     __u8 type[MW_MAX_ARGS];  /* enum mw_type */
@@ -86,7 +87,8 @@ struct mw_syscall_cfg {
     __u8 aux[MW_MAX_ARGS];   /* index of the length/count argument, MW_NO_AUX if none */
     __u8 read_entry;         /* bit i: argument i is read from memory at entry (skips the loop when 0) */
     __u8 read_exit;          /* bit i: argument i is read from memory at exit */
-    __u8 pad[3];
+    __u8 msg_arg;            /* the message header argument (msghdr or mmsghdr vector), MW_NO_AUX if none */
+    __u8 pad[2];
 };
 
 /* config.filter */
@@ -96,13 +98,14 @@ struct mw_syscall_cfg {
 
 #define MW_MAX_SCOPE 8
 
-/* Read-only configuration, frozen at load (section .rodata.mwcfg). */
+/* Read-only configuration, frozen at load (section .rodata.mwcfg): what never changes while the
+ * probes run. What signatures select changes on reload and lives in struct mw_live. */
 struct mw_config {
     __u32 version;         /* MW_WIRE_VERSION; the program refuses to emit otherwise */
     __u32 self_tgid;       /* never traced */
-    __u32 filter;          /* MW_FILTER_* */
+    __u32 filter;          /* MW_FILTER_* (the --pid/--comm/--uid scope) */
     __u32 wake_bytes;      /* force a reader wake-up once this much data is pending */
-    __u16 kind_fork;       /* catalogue index of process_fork, 0xffff when not selected */
+    __u16 kind_fork;       /* catalogue index of process_fork, 0xffff when the catalogue has none */
     __u16 kind_exit;       /* process_exit, likewise */
     __u32 n_uids;
     __u32 uids[MW_MAX_SCOPE];
@@ -114,6 +117,117 @@ struct mw_config {
     struct mw_syscall_cfg socketcall[MW_SOCKETCALL_SLOTS];
 };
 
+
+/* ---- what the loaded signatures can accept, per event kind (reloadable) ----
+ *
+ * Every signature's `filter` is one clause: a conjunction of conditions. A kind's interest is the
+ * disjunction of the clauses of the signatures that select it; a kind that some signature selects
+ * without a filter is captured whole (MW_K_ALL). User space writes the inactive half of struct
+ * mw_live and then flips `gen`; a program reads `gen` once, so it always sees one consistent
+ * table. The kernel may accept more than the signatures do (user space checks every filter
+ * again), never less: whatever cannot be represented here is dropped from the clause, which
+ * only widens it.
+ */
+#define MW_MAX_KINDS 128          /* catalogue kinds the tables can hold */
+#define MW_MAX_CLAUSES 128        /* clause pool of one generation */
+#define MW_KIND_CLAUSES 8         /* clauses of one kind (more are merged in user space) */
+#define MW_CLAUSE_ARGS 2          /* integer argument conditions of one clause */
+#define MW_ARG_VALUES 8           /* accepted values of one argument condition */
+#define MW_FILTER_COMMS 64        /* distinct comm names in all clauses */
+#define MW_FILTER_UIDS 64         /* distinct uids in all clauses */
+
+/* mw_kind_cfg.mode */
+#define MW_K_OFF 0     /* not captured */
+#define MW_K_ALL 1     /* every call (no filter, or `moonwatch capture`) */
+#define MW_K_FILTER 2  /* only calls some clause accepts */
+
+/* mw_clause.need: the conditions a clause has */
+#define MW_C_COMPAT 0x001    /* compat == want & MW_W_COMPAT */
+#define MW_C_BITS 0x002      /* process bits == clause.bits */
+#define MW_C_COMM 0x004      /* comm is one of comm_in */
+#define MW_C_NOT_COMM 0x008  /* comm is none of comm_out */
+#define MW_C_UID 0x010       /* uid is one of uid_in */
+#define MW_C_NOT_UID 0x020   /* uid is none of uid_out */
+#define MW_C_ARGS 0x040      /* every argument condition holds */
+#define MW_C_SUCCESS 0x080   /* (ret >= 0) == want & MW_W_SUCCESS; known at exit */
+#define MW_C_CONTROL 0x100   /* a message header carries a control message of a type in ctl */
+#define MW_C_CHANGED 0x200   /* (some TOCTOU argument read differently) == want & MW_W_CHANGED */
+#define MW_C_ENTRY (MW_C_COMPAT | MW_C_BITS | MW_C_COMM | MW_C_NOT_COMM | MW_C_UID | MW_C_NOT_UID | MW_C_ARGS)
+
+/* mw_clause.want */
+#define MW_W_COMPAT 0x1
+#define MW_W_SUCCESS 0x2
+#define MW_W_CHANGED 0x4
+
+/* Control message types (mw_clause.ctl, mw_msg.ctl_types) */
+#define MW_CTL_RIGHTS 0x1       /* SOL_SOCKET / SCM_RIGHTS */
+#define MW_CTL_CREDENTIALS 0x2  /* SOL_SOCKET / SCM_CREDENTIALS */
+#define MW_CTL_OTHER 0x4        /* anything else */
+
+struct mw_argcond {
+    __u8 arg;      /* argument index */
+    __u8 type;     /* enum mw_type of the argument: how its register is read (sign, width, ABI) */
+    __u8 nvals;    /* 0: no value can match */
+    __u8 pad[5];
+    __s64 vals[MW_ARG_VALUES];
+};
+
+struct mw_clause {
+    __u32 need;      /* MW_C_* */
+    __u8 want;       /* MW_W_* */
+    __u8 bits;       /* 32 or 64, with MW_C_BITS */
+    __u8 ctl;        /* MW_CTL_* accepted, with MW_C_CONTROL */
+    __u8 nargc;      /* argument conditions in argc[] */
+    __u64 comm_in;   /* bit i: mw_filter.comms[i] */
+    __u64 comm_out;
+    __u64 uid_in;    /* bit i: mw_filter.uids[i] */
+    __u64 uid_out;
+    struct mw_argcond argc[MW_CLAUSE_ARGS];
+};
+
+/*
+ * One kind's interest. The conditions that are plain flags (compat, ABI, success, changed,
+ * control) are precompiled into masks over the kind's clauses (bit i = clause i), so that the
+ * probes evaluate them with a few logical operations; only comm, uid and argument conditions
+ * ("slow" clauses) are evaluated clause by clause (struct mw_clause).
+ */
+struct mw_kind_cfg {
+    __u8 mode;           /* MW_K_* */
+    __u8 nclauses;
+    __u16 first;         /* index of the kind's first clause in mw_filter.clauses */
+    __u8 all;            /* the kind's clauses: (1 << nclauses) - 1 */
+    __u8 slow;           /* clauses with comm, uid or argument conditions */
+    __u8 compat_fail[2]; /* clauses that fail for a native (0) / compat (1) call */
+    __u8 bits_fail[3];   /* clauses that fail for a process of unknown (0) / 32 / 64 bits */
+    __u8 ctl_entry;      /* need a control message in the message read at entry (sends) */
+    __u8 ctl_exit;       /* need one in the message read at exit (receives) */
+    __u8 ctl_rights;     /* accept SCM_RIGHTS */
+    __u8 ctl_creds;      /* accept SCM_CREDENTIALS */
+    __u8 ctl_other;      /* accept any other control message */
+    __u8 succ_need;      /* need a success condition ... */
+    __u8 succ_ok;        /* ... that is ret >= 0 */
+    __u8 chg_need;       /* need a changed condition ... */
+    __u8 chg_yes;        /* ... that is "some TOCTOU argument changed" */
+    __u8 exit_need;      /* need anything only exit knows (success, changed, ctl_exit) */
+    __u8 pad[3];
+};
+
+struct mw_filter {
+    __u32 ncomms;
+    __u32 nuids;
+    char comms[MW_FILTER_COMMS][16];   /* zero-padded, as task->comm */
+    __u32 uids[MW_FILTER_UIDS];
+    struct mw_kind_cfg kinds[MW_MAX_KINDS];
+    struct mw_clause clauses[MW_MAX_CLAUSES];
+};
+
+/* Mutable configuration (section .data.mwlive, memory-mapped by user space). */
+struct mw_live {
+    __u32 gen;       /* the half in use: f[gen & 1] */
+    __u32 pad;
+    struct mw_filter f[2];
+};
+
 /* ---- records ---- */
 
 /* mw_event_hdr.flags */
@@ -122,6 +236,7 @@ struct mw_config {
 #define MW_EV_EXIT 0x4        /* the exit half is present: ret is valid */
 #define MW_EV_TRUNC 0x8       /* some block was cut for lack of space */
 #define MW_EV_PROCESS 0x10    /* a scheduler event, not a syscall */
+#define MW_EV_EXIT_TIME 0x20  /* selected only when the call returned: ts_enter holds that time */
 
 struct mw_event_hdr {
     __u16 version;   /* MW_WIRE_VERSION */
@@ -130,7 +245,7 @@ struct mw_event_hdr {
     __u16 nblocks;   /* blocks following the header */
     __u32 size;      /* header + blocks, bytes */
     __s32 nr;        /* raw syscall number (ia32 number when compat; socketcall sub-call number) */
-    __u64 ts_enter;  /* CLOCK_MONOTONIC ns at entry */
+    __u64 ts_enter;  /* CLOCK_MONOTONIC ns at entry (at exit with MW_EV_EXIT_TIME) */
     __u64 reserved;  /* 0 (a second clock read per call costs more than it is worth) */
     __s64 ret;
     __u32 pid;       /* tgid, initial pid namespace */
@@ -210,14 +325,17 @@ struct mw_msg {
     __u8 status;   /* MW_M_* */
     __u8 nfiles;
     __u32 size;    /* this struct and all parts, padded: where the next item starts */
-    __u32 pad;
+    __u8 ctl_types; /* MW_CTL_* of every control message found (all of them, past the copy limits) */
+    __u8 pad[3];
 };
 #define MW_MSG_WINDOW 192 /* largest span read in one go for header + iovec array */
 #define MW_MSG_BACK 64    /* of which before the header */
 
 struct mw_mmsg {
-    __u32 count;   /* entries that follow */
-    __u32 status;  /* MW_S_TRUNC when vlen was larger */
+    __u32 count;    /* entries that follow */
+    __u16 status;   /* MW_S_TRUNC when vlen was larger */
+    __u8 ctl_types; /* union of the entries' mw_msg.ctl_types */
+    __u8 pad;
 };
 
 struct mw_mmsg_entry {
@@ -261,8 +379,8 @@ struct mw_path {
     __u8 pad[5];
 };
 
-/* ---- per-CPU counters (PERCPU_ARRAY "mw_stats", one element) ---- */
-/* Only what user space cannot count itself: delivered and truncated records it sees. */
+/* ---- per-CPU counters ---- */
+/* PERCPU_ARRAY "mw_stats", one element: what is not per kind. */
 struct mw_stats {
     __u64 drop_ring;     /* records lost: the ring buffer was full */
     __u64 drop_storage;  /* records lost: no per-task buffer (allocation failed or busy) */
@@ -270,6 +388,16 @@ struct mw_stats {
     __u64 lost_exit;     /* a syscall exit without its entry half (started before attach) */
     __u64 socketcall;    /* ia32 socketcall calls demultiplexed */
     __u64 pad[3];
+};
+
+/* PERCPU_ARRAY "mw_kstats", one element of MW_MAX_KINDS: the cost of each kind. seen and
+ * filtered are plain per-CPU increments (a preempted program can lose one, never invent one);
+ * submitted and dropped are exact. seen = filtered + submitted + dropped + in flight. */
+struct mw_kind_stats {
+    __u64 seen;       /* calls of a captured kind, in scope */
+    __u64 filtered;   /* turned away by the signatures' interest, in the kernel */
+    __u64 submitted;  /* records written to the ring buffer */
+    __u64 dropped;    /* records lost: ring full, no task buffer, or the record did not fit */
 };
 
 /* ---- the layouts both compilers must agree on ---- */
@@ -294,7 +422,12 @@ MW_ASSERT_SIZE(struct mw_mmsg_entry, 8);
 MW_ASSERT_SIZE(struct mw_file, 16);
 MW_ASSERT_SIZE(struct mw_path, 8);
 MW_ASSERT_SIZE(struct mw_stats, 64);
+MW_ASSERT_SIZE(struct mw_kind_stats, 32);
 MW_ASSERT_OFF(struct mw_config, x64, 192);
 MW_ASSERT_SIZE(struct mw_config, 29760);
+MW_ASSERT_SIZE(struct mw_argcond, 72);
+MW_ASSERT_SIZE(struct mw_clause, 184);
+MW_ASSERT_SIZE(struct mw_kind_cfg, 24);
+MW_ASSERT_OFF(struct mw_live, f, 8);
 
 #endif

@@ -2,8 +2,12 @@
  * User-space ABI structs, as the caller lays them out in its own memory. These are fixed by the
  * syscall ABI (not kernel-internal), so they are defined here plainly, outside the CO-RE
  * attribute: they must never be relocated against the kernel's BTF, where the compat variants
- * may not even exist. Sizes are checked below.
+ * may not even exist. Shared by bpf/ and the Swift decoder (which takes every offset from here,
+ * never from hand-typed numbers). Sizes are checked below.
  */
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
 #ifndef MOONWATCH_USER_ABI_H
 #define MOONWATCH_USER_ABI_H
 
