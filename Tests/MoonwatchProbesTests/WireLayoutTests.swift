@@ -3,7 +3,7 @@ import CMoonwatchWire
 import XCTest
 
 /// The Swift view of the structs user space and the BPF programs share through maps (the
-/// configuration user space writes, the counters it reads) against what the BPF side was actually
+/// configuration and the kernel filter user space writes, the counters it reads) against what the BPF side was actually
 /// compiled to: the BTF clang wrote into the embedded moonwatch.bpf.o, read here with a small
 /// ELF/BTF reader (not libbpf, and not the header's own _Static_asserts). Every member the BPF
 /// compiler laid out must sit at the same offset in the host layout Swift imports.
@@ -11,30 +11,39 @@ import XCTest
 /// so clang emits no BTF for them: their layouts are pinned by the header's _Static_asserts, which
 /// both compilers evaluate, and exercised at run time by the live decoding tests.
 final class WireLayoutTests: XCTestCase {
-    /// Host-side offsets by member name. The member set must equal BTF's, so a field added to the
-    /// header without a row here fails.
+    /// Host-side size and member offsets of `T`, by member name.
+    static func layout<T>(_ type: T.Type, size: Int = MemoryLayout<T>.size,
+                          _ members: KeyValuePairs<String, PartialKeyPath<T>>) -> (size: Int, members: [String: Int?]) {
+        (size, Dictionary(uniqueKeysWithValues: members.map { ($0.key, MemoryLayout<T>.offset(of: $0.value)) }))
+    }
+
+    /// The member set must equal BTF's, so a field added to the header without a row here fails.
     static let swiftLayout: [String: (size: Int, members: [String: Int?])] = [
-        "mw_stats": (MemoryLayout<mw_stats>.size, [
-            "drop_ring": MemoryLayout<mw_stats>.offset(of: \.drop_ring), "drop_storage": MemoryLayout<mw_stats>.offset(of: \.drop_storage),
-            "faults": MemoryLayout<mw_stats>.offset(of: \.faults), "lost_exit": MemoryLayout<mw_stats>.offset(of: \.lost_exit),
-            "socketcall": MemoryLayout<mw_stats>.offset(of: \.socketcall), "pad": MemoryLayout<mw_stats>.offset(of: \.pad),
-        ]),
-        "mw_syscall_cfg": (MemoryLayout<mw_syscall_cfg>.stride, [
-            "kind": MemoryLayout<mw_syscall_cfg>.offset(of: \.kind), "enabled": MemoryLayout<mw_syscall_cfg>.offset(of: \.enabled),
-            "nargs": MemoryLayout<mw_syscall_cfg>.offset(of: \.nargs), "flags": MemoryLayout<mw_syscall_cfg>.offset(of: \.flags),
-            "type": MemoryLayout<mw_syscall_cfg>.offset(of: \.type), "phase": MemoryLayout<mw_syscall_cfg>.offset(of: \.phase),
-            "aux": MemoryLayout<mw_syscall_cfg>.offset(of: \.aux), "read_entry": MemoryLayout<mw_syscall_cfg>.offset(of: \.read_entry),
-            "read_exit": MemoryLayout<mw_syscall_cfg>.offset(of: \.read_exit), "pad": MemoryLayout<mw_syscall_cfg>.offset(of: \.pad),
-        ]),
-        "mw_config": (MemoryLayout<mw_config>.size, [
-            "version": MemoryLayout<mw_config>.offset(of: \.version), "self_tgid": MemoryLayout<mw_config>.offset(of: \.self_tgid),
-            "filter": MemoryLayout<mw_config>.offset(of: \.filter), "wake_bytes": MemoryLayout<mw_config>.offset(of: \.wake_bytes),
-            "kind_fork": MemoryLayout<mw_config>.offset(of: \.kind_fork), "kind_exit": MemoryLayout<mw_config>.offset(of: \.kind_exit),
-            "n_uids": MemoryLayout<mw_config>.offset(of: \.n_uids), "uids": MemoryLayout<mw_config>.offset(of: \.uids),
-            "n_comms": MemoryLayout<mw_config>.offset(of: \.n_comms), "pad0": MemoryLayout<mw_config>.offset(of: \.pad0),
-            "comms": MemoryLayout<mw_config>.offset(of: \.comms), "x64": MemoryLayout<mw_config>.offset(of: \.x64),
-            "ia32": MemoryLayout<mw_config>.offset(of: \.ia32), "socketcall": MemoryLayout<mw_config>.offset(of: \.socketcall),
-        ]),
+        "mw_config": layout(mw_config.self, [
+            "version": \.version, "self_tgid": \.self_tgid, "filter": \.filter, "wake_bytes": \.wake_bytes,
+            "kind_fork": \.kind_fork, "kind_exit": \.kind_exit, "n_uids": \.n_uids, "uids": \.uids, "n_comms": \.n_comms,
+            "pad0": \.pad0, "comms": \.comms, "x64": \.x64, "ia32": \.ia32, "socketcall": \.socketcall]),
+        "mw_syscall_cfg": layout(mw_syscall_cfg.self, size: MemoryLayout<mw_syscall_cfg>.stride, [
+            "kind": \.kind, "valid": \.valid, "nargs": \.nargs, "flags": \.flags, "type": \.type, "phase": \.phase,
+            "aux": \.aux, "read_entry": \.read_entry, "read_exit": \.read_exit, "msg_arg": \.msg_arg, "pad": \.pad]),
+        "mw_stats": layout(mw_stats.self, [
+            "drop_ring": \.drop_ring, "drop_storage": \.drop_storage, "faults": \.faults, "lost_exit": \.lost_exit,
+            "socketcall": \.socketcall, "pad": \.pad]),
+        "mw_kind_stats": layout(mw_kind_stats.self, [
+            "seen": \.seen, "filtered": \.filtered, "submitted": \.submitted, "dropped": \.dropped]),
+        "mw_live": layout(mw_live.self, ["gen": \.gen, "pad": \.pad, "f": \.f]),
+        "mw_filter": layout(mw_filter.self, [
+            "ncomms": \.ncomms, "nuids": \.nuids, "comms": \.comms, "uids": \.uids, "kinds": \.kinds, "clauses": \.clauses]),
+        "mw_kind_cfg": layout(mw_kind_cfg.self, [
+            "mode": \.mode, "nclauses": \.nclauses, "first": \.first, "all": \.all, "slow": \.slow,
+            "compat_fail": \.compat_fail, "bits_fail": \.bits_fail, "ctl_entry": \.ctl_entry, "ctl_exit": \.ctl_exit,
+            "ctl_rights": \.ctl_rights, "ctl_creds": \.ctl_creds, "ctl_other": \.ctl_other, "succ_need": \.succ_need,
+            "succ_ok": \.succ_ok, "chg_need": \.chg_need, "chg_yes": \.chg_yes, "exit_need": \.exit_need, "pad": \.pad]),
+        "mw_clause": layout(mw_clause.self, [
+            "need": \.need, "want": \.want, "bits": \.bits, "ctl": \.ctl, "nargc": \.nargc, "comm_in": \.comm_in,
+            "comm_out": \.comm_out, "uid_in": \.uid_in, "uid_out": \.uid_out, "argc": \.argc]),
+        "mw_argcond": layout(mw_argcond.self, [
+            "arg": \.arg, "type": \.type, "nvals": \.nvals, "pad": \.pad, "vals": \.vals]),
     ]
 
     func testEveryWireStructMatchesTheBPFObjectsBTF() throws {
