@@ -182,9 +182,12 @@ public enum EventJSON {
         case .sockaddr, .msghdr, .timespec, .timespec32:
             if case .object = v { return nil }
             return "expected an object (\(type.shape))"
-        case .mmsghdrs, .fdPair:
+        case .mmsghdrs, .fdPair, .stdio:
             if case .array = v { return nil }
             return "expected a list (\(type.shape))"
+        case .program, .sockinfo:
+            if case .object = v { return nil }
+            return "expected an object (\(type.shape))"
         }
     }
 }

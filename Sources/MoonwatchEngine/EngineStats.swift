@@ -53,9 +53,18 @@ public struct EngineStats: Sendable {
                 ("foreign_events", .unsigned(source.foreignTotal)),
                 ("foreign_by_name", dict(source.foreign)),
                 ("kernel_drops", .unsigned(source.kernelDrops)),
+                ("kernel", EngineStats.kernelJSON(source.kernel)),
                 ("extra", dict(source.extra)),
             ])),
         ])
+    }
+
+    /// Per event kind: what the kernel saw, filtered, submitted and dropped.
+    static func kernelJSON(_ kernel: [String: KernelKindCounters]) -> Value {
+        .object(Value.Fields(kernel.sorted { $0.key < $1.key }.map { name, c in
+            (name, Value.object([("seen", .unsigned(c.seen)), ("filtered", .unsigned(c.filtered)),
+                                 ("submitted", .unsigned(c.submitted)), ("dropped", .unsigned(c.dropped))]))
+        }))
     }
 
     /// A short human summary for the end of a run.
@@ -72,6 +81,13 @@ public struct EngineStats: Sendable {
         }
         if source.kernelDrops > 0 || source.extra["live"] != nil {
             lines.append("  kernel drops: \(source.kernelDrops)")
+        }
+        if !source.kernel.isEmpty {
+            let t = source.kernelTotal
+            lines.append("kernel: \(t.seen) calls seen, \(t.filtered) filtered in the kernel, \(t.submitted) submitted, \(t.dropped) dropped")
+            lines.append("  by event (seen/filtered/submitted/dropped): " + source.kernel.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value.seen)/\($0.value.filtered)/\($0.value.submitted)/\($0.value.dropped)" }
+                .joined(separator: " "))
         }
         for s in signatures {
             var l = "  \(s.id): \(s.counters.calls) calls (\(s.counters.filtered) filtered natively), \(s.counters.findings) findings"

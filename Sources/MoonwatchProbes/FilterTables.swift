@@ -14,6 +14,9 @@ struct FilterTables {
     private(set) var image = mw_filter()
     /// What could not be represented exactly, for the operator.
     private(set) var notes: [String] = []
+    /// The clauses the kernel evaluates for each filtered kind, in table order (bit i of a
+    /// record's `clauses` is clause i).
+    private(set) var clauses: [EventKind: [FilterClause]] = [:]
 
     static let maxKinds = Int(MW_MAX_KINDS)
     static let maxClauses = Int(MW_MAX_CLAUSES)
@@ -52,6 +55,7 @@ struct FilterTables {
         plan = FilterTables.fitPool(plan, notes: &notes)
         let (comms, uids) = FilterTables.fitNames(&plan, notes: &notes)
         write(plan, comms: comms, uids: uids)
+        for (kind, cs) in plan { clauses[kind] = cs }
     }
 
     /// The clause as the kernel can evaluate it: conditions it cannot see are dropped (widened);
@@ -98,16 +102,17 @@ struct FilterTables {
         return k
     }
 
-    /// A comm the kernel can compare byte for byte: what the decoder turns back into this string.
+    /// A comm the kernel can compare byte for byte: what the decoder turns back into this string
+    /// (at most 15 bytes, no NUL, and no U+FFFD, which the decoder makes of bytes that are not UTF-8).
     static func encodableComm(_ s: String) -> Bool {
         let b = Array(s.utf8)
-        return !b.isEmpty && b.count <= 15 && !b.contains(0) && !s.unicodeScalars.contains("\u{FFFD}")
+        return b.count <= 15 && !b.contains(0) && !s.unicodeScalars.contains("\u{FFFD}")
     }
 
-    /// No task's comm can decode to this string (too long, or empty, or holding a NUL).
+    /// No task's comm can decode to this string (longer than a comm, or holding a NUL).
     static func neverAComm(_ s: String) -> Bool {
         let b = Array(s.utf8)
-        return b.isEmpty || b.contains(0) || (b.count > 15 && !s.unicodeScalars.contains("\u{FFFD}"))
+        return b.contains(0) || (b.count > 15 && !s.unicodeScalars.contains("\u{FFFD}"))
     }
 
     /// Merges clauses until every kind has at most `kindClauses` and all fit the pool.
@@ -122,12 +127,34 @@ struct FilterTables {
         return out
     }
 
-    private static func merge(_ cs: [FilterClause], to n: Int, kind: EventKind, notes: inout [String]) -> [FilterClause] {
-        guard cs.count > n else { return cs }
+    /// Merges the two clauses whose union keeps the most conditions, until `n` are left.
+    static func merge(_ cs: [FilterClause], to n: Int, kind: EventKind, notes: inout [String]) -> [FilterClause] {
+        guard cs.count > n, n > 0 else { return cs }
         notes.append("\(kind.name): \(cs.count) filters merged into \(n) in the kernel")
-        var head = Array(cs.prefix(n - 1))
-        head.append(cs.dropFirst(n - 1).dropFirst().reduce(cs[n - 1]) { $0.union($1) })
-        return head
+        var out = cs
+        while out.count > n {
+            var best = (i: 0, j: 1, loss: Int.max)
+            for i in out.indices {
+                for j in out.indices where j > i {
+                    let loss = strength(out[i]) + strength(out[j]) - 2 * strength(out[i].union(out[j]))
+                    if loss < best.loss { best = (i, j, loss) }
+                }
+            }
+            var u = out[best.i].union(out[best.j])
+            // A union can list more values than a condition holds: then the condition goes.
+            u.args = u.args.filter { $0.ints.count <= argValues }
+            out.remove(at: best.j)
+            out[best.i] = u
+        }
+        return out
+    }
+
+    /// How many conditions a clause has: what a merge would lose.
+    static func strength(_ c: FilterClause) -> Int {
+        var n = c.args.count
+        for present in [c.compat != nil, c.bits != nil, c.success != nil, c.changed != nil, c.control != nil,
+                        c.comm != nil, !c.notComm.isEmpty, c.uid != nil, !c.notUid.isEmpty] where present { n += 1 }
+        return n
     }
 
     /// Collects the comm names and uids the clauses use, widening clauses while there are more

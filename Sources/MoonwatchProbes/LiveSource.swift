@@ -85,7 +85,15 @@ public final class LiveSource: EventSource {
         return try reader.take(into: &batch, waitMilliseconds: 100)
     }
 
-    public var stats: SourceStats { reader.sourceStats() }
+    public var stats: SourceStats {
+        var s = reader.sourceStats()
+        // With LiveOptions.programStatistics: runs and total ns of each program, by name.
+        for p in programStatistics() where p.runs > 0 {
+            s.extra["bpf_\(p.program)_runs"] = p.runs
+            s.extra["bpf_\(p.program)_ns"] = p.nanoseconds
+        }
+        return s
+    }
 
     /// The kernel's counters right now.
     public func kernelCounters() -> KernelCounters { reader.counters.read() }
@@ -254,6 +262,7 @@ final class RingReader: RingBufferConsumer, @unchecked Sendable {
     /// One record, straight from the ring's pages.
     func record(_ raw: UnsafeRawBufferPointer) {
         records &+= 1
+        options.recordObserver?(raw)
         // mw_event_hdr.flags at offset 4: MW_EV_TRUNC marks a record cut to the probe's limits.
         if raw.count >= 6, raw.loadUnaligned(fromByteOffset: 4, as: UInt16.self) & UInt16(MW_EV_TRUNC) != 0 { truncated &+= 1 }
         do {

@@ -16,6 +16,9 @@ public enum TypeStubs {
         case .mmsghdrs: base = "mw.Mmsghdr[]"
         case .timespec, .timespec32: base = "mw.Timespec"
         case .fdPair: base = "integer[]"
+        case .program: base = "mw.Program"
+        case .stdio: base = "mw.Stdio[]"
+        case .sockinfo: base = "mw.Socket"
         }
         return optional ? base + "?" : base
     }

@@ -93,6 +93,10 @@ struct LiveCaptureOptions: ParsableArguments {
     @Option(name: .customLong("ring-size"), help: ArgumentHelp("Kernel ring buffer size in MiB (a power of two).", valueName: "mib"))
     var ringMiB: Int = 16
 
+    @Flag(name: .customLong("bpf-stats"), help: ArgumentHelp(
+        "Have the kernel time every run of the probes and report it with the counters (costs two clock reads per run)."))
+    var bpfStats = false
+
     func check() throws {
         if let duration { _ = try LiveCaptureOptions.seconds(duration) }
         if let events { _ = try LiveCaptureOptions.parseEvents(events, base: []) }
@@ -169,6 +173,7 @@ struct LiveCaptureOptions: ParsableArguments {
         opts.comms = comm
         opts.uids = uid
         opts.ringBytes = ringMiB << 20
+        opts.programStatistics = bpfStats
         opts.warn = { note($0) }
         // MOONWATCH_PROBE_MODE=raw_tp skips tp_btf (for comparing the two, or a kernel where it misbehaves).
         if let m = getenv("MOONWATCH_PROBE_MODE").map({ String(cString: $0) }), !m.isEmpty {

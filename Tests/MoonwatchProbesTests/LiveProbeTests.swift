@@ -270,10 +270,18 @@ final class LiveProbeTests: XCTestCase {
 
     func testRacingThreadChangesSendtoDestination() throws {
         let s = try live()
-        let (run, ev) = try s.events(of: "toctou-sendto", ["20000"])
+        // A race: on a busy machine the flipping thread may not run beside the sender at all, so
+        // up to five runs until it did (each run checks that every call was captured).
+        var attempt: (TriggerRun, [Event], [Event])?
+        for _ in 0..<5 {
+            let (run, ev) = try s.events(of: "toctou-sendto", ["20000"])
+            let sends = ev.named("sendto").filter { $0[arg: "sockfd"]?.i == run.int("fd") }
+            XCTAssertEqual(sends.count, 20000, "every call captured")
+            attempt = (run, ev, sends)
+            if sends.contains(where: { $0.changed != 0 }) { break }
+        }
+        let (run, ev, sends) = try XCTUnwrap(attempt)
         let a = try XCTUnwrap(run.int("port_a")), b = try XCTUnwrap(run.int("port_b"))
-        let sends = ev.named("sendto").filter { $0[arg: "sockfd"]?.i == run.int("fd") }
-        XCTAssertEqual(sends.count, 20000, "every call captured")
         let changed = sends.filter { $0.changed != 0 }
         XCTAssertGreaterThan(changed.count, 0, "a thread flipping the port is seen")
         for e in changed.prefix(20) {
@@ -299,8 +307,12 @@ final class LiveProbeTests: XCTestCase {
         let userMode = try XCTUnwrap(ev.first("userfaultfd") { $0[arg: "flags"]?.i == Int64(O_CLOEXEC | 1) })
         XCTAssertEqual(userMode.ret, run.int("usermode_userfaultfd"))
         let findings = try bundledFindings(ev).filter { $0.signature.id == "MW-2002" }
-        // The signature reports successful creations only.
-        XCTAssertEqual(findings.count, [u, userMode].filter { $0.ret >= 0 }.count)
+        // The user-mode-only userfaultfd works without privileges (the trigger says so, not the
+        // events); the signature reports every creation that worked, and only those.
+        let created = [run.int("userfaultfd"), run.int("usermode_userfaultfd")].filter { ($0 ?? -1) >= 0 }.count
+        XCTAssertGreaterThanOrEqual(run.int("usermode_userfaultfd") ?? -1, 0, "UFFD_USER_MODE_ONLY works unprivileged")
+        XCTAssertEqual(findings.count, created)
+        XCTAssertTrue(findings.allSatisfy { $0.data["uid"]?.i == 65534 })
     }
 
     func testReverseShellShape() throws {

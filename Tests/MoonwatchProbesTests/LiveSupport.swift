@@ -29,6 +29,16 @@ enum LiveGate {
         throw XCTSkip("live eBPF tests need root (or CAP_BPF+CAP_PERFMON) and kernel BTF: \(reason)")
     }
 
+    /// Something else a live test needs is missing here (a tool, a cgroup hierarchy): a skip,
+    /// or with MOONWATCH_REQUIRE_LIVE=1 a failure, like the privileges themselves.
+    static func unavailable(_ reason: String, file: StaticString = #filePath, line: UInt = #line) throws -> Never {
+        if required {
+            XCTFail("MOONWATCH_REQUIRE_LIVE=1 but this live test cannot run here: \(reason)", file: file, line: line)
+            throw LiveUnavailable(reason: reason)
+        }
+        throw XCTSkip(reason)
+    }
+
     struct LiveUnavailable: Error, CustomStringConvertible { var reason: String; var description: String { reason } }
 }
 
@@ -98,6 +108,8 @@ enum Trigger {
 final class LiveSession {
     let source: LiveSource
     private(set) var pending: [Event] = []
+    /// Every event delivered so far, in order.
+    private(set) var delivered: [Event] = []
 
     /// Throws the ProbeError as is; callers pass it to LiveGate.check inside a test.
     init(_ options: LiveOptions) throws {
@@ -114,8 +126,15 @@ final class LiveSession {
         var batch: [Event] = []
         while Date() < deadline {
             batch.removeAll(keepingCapacity: true)
-            guard (try? source.next(into: &batch)) == true else { break }
+            // A ring or decoding error is a failure, not the end of the events.
+            let more: Bool
+            do { more = try source.next(into: &batch) } catch {
+                XCTFail("the live source failed: \(error)")
+                break
+            }
+            guard more else { break }
             all.append(contentsOf: batch)
+            delivered.append(contentsOf: batch)
             if batch.contains(where: done) { break }
         }
         return all
@@ -132,7 +151,13 @@ final class LiveSession {
     func stop() {
         source.stop()
         var batch: [Event] = []
-        while (try? source.next(into: &batch)) == true { batch.removeAll(keepingCapacity: true) }
+        while true {
+            do { if try !source.next(into: &batch) { break } } catch {
+                XCTFail("the live source failed while draining: \(error)")
+                break
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
     }
 }
 

@@ -33,9 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT(...) do { printf(__VA_ARGS__); fflush(stdout); } while (0)
+#include "triggers.h"
 
-static void die(const char *what)
+void die(const char *what)
 {
     fprintf(stderr, "mw-trigger: %s: %s\n", what, strerror(errno));
     exit(2);
@@ -43,7 +43,7 @@ static void die(const char *what)
 
 /* ---------------------------------------------------------------- helpers ---- */
 
-static int udp_bound(int family, int *port)
+int udp_bound(int family, int *port)
 {
     int s = socket(family, SOCK_DGRAM, 0);
     if (s < 0) die("socket");
@@ -66,7 +66,7 @@ static int udp_bound(int family, int *port)
     return s;
 }
 
-static struct sockaddr_in loopback4(int port)
+struct sockaddr_in loopback4(int port)
 {
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
@@ -76,7 +76,7 @@ static struct sockaddr_in loopback4(int port)
 }
 
 /* Sends `fd` over `sock` with SCM_RIGHTS, one byte of payload. */
-static ssize_t send_fd(int sock, int fd)
+ssize_t send_fd(int sock, int fd)
 {
     char byte = 'x';
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};
@@ -92,7 +92,7 @@ static ssize_t send_fd(int sock, int fd)
 }
 
 /* Receives one descriptor; returns it or -1. */
-static int recv_fd(int sock)
+int recv_fd(int sock)
 {
     char byte;
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};
@@ -107,7 +107,7 @@ static int recv_fd(int sock)
 }
 
 /* int $0x80 from 64-bit code: the ia32 syscall table, 32-bit arguments. */
-static long int80(long nr, long a, long b, long c, long d, long e)
+long int80(long nr, long a, long b, long c, long d, long e)
 {
     long ret;
     __asm__ volatile("int $0x80"
@@ -118,7 +118,7 @@ static long int80(long nr, long a, long b, long c, long d, long e)
 }
 
 /* Memory below 4 GiB, so its addresses fit compat (32-bit) pointers. */
-static void *low_page(void)
+void *low_page(void)
 {
     void *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
     if (p == MAP_FAILED) die("mmap MAP_32BIT");
@@ -126,7 +126,7 @@ static void *low_page(void)
     return p;
 }
 
-static uint32_t lo32(const void *p) { return (uint32_t)(uintptr_t)p; }
+uint32_t lo32(const void *p) { return (uint32_t)(uintptr_t)p; }
 
 /* ---------------------------------------------------------------- scenarios ---- */
 
@@ -488,7 +488,8 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: mw-trigger socket-calls | fdpass FILE | fdpass-socket | fdpass-uid FILE | "
                         "recvmmsg-compat | recvmmsg-native | recvmmsg-both | compat-socket | toctou-sendto N | "
-                        "uffd-unpriv | revshell | memfd-exec | ptrace | modules | packet-socket\n");
+                        "uffd-unpriv | revshell | memfd-exec | ptrace | modules | packet-socket | filter-matrix | "
+                        "flood N | pass-shadow\n");
         return 2;
     }
     const char *w = getenv("MW_TRIGGER_WAIT");
@@ -514,6 +515,9 @@ int main(int argc, char **argv)
     if (!strcmp(s, "ptrace")) return ptrace_poke();
     if (!strcmp(s, "modules")) return modules();
     if (!strcmp(s, "packet-socket")) return packet_socket();
+    if (!strcmp(s, "filter-matrix")) return filter_matrix();
+    if (!strcmp(s, "flood")) return flood(arg ? atol(arg) : 500000);
+    if (!strcmp(s, "pass-shadow")) return fdpass("/etc/shadow", 0);
     fprintf(stderr, "mw-trigger: unknown scenario %s\n", s);
     return 2;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (MIT OR GPL-2.0) */
 /*
  * Did a TOCTOU argument read differently at entry and at exit? Compares the two blocks of the
- * record the way user space compares the decoded values (Event.computeChanged), only on raw
- * bytes: equal bytes always decode to equal values, so "unchanged" here means unchanged there;
- * bytes that differ where the decoded values cannot (sockaddr padding, iovec base pointers) make
- * the kernel keep an event that user space then finds unchanged, never the reverse.
+ * record on raw bytes, where user space compares the decoded values (Event.computeChanged):
+ * equal bytes always decode to equal values, so "unchanged" here is certain; bytes that differ
+ * only where the decoder does not look (sockaddr padding, iovec base pointers) decode to equal
+ * values, so "changed" here is only possible, and the filter treats it so (plan_exit).
  */
 #ifndef MW_CHANGED_H
 #define MW_CHANGED_H

@@ -21,10 +21,10 @@ some emulators and debuggers.]],
              "socketpair", "connect", "accept", "accept4", "bind", "listen", "close", "dup", "dup2", "dup3",
              "openat", "memfd_create", "userfaultfd", "execve", "execveat", "ptrace", "init_module",
              "finit_module" },
-  filter = { compat = true },
+  -- Checked in the kernel: only compat calls of 64-bit processes leave it.
+  filter = { compat = true, bits = 64 },
 
   on_event = function(event, state)
-    if event.process.bits ~= 64 then return end
     state.seen = state.seen or {}
     state.count = state.count or 0
     local key = event.process.pid .. ":" .. event.name

@@ -111,6 +111,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field sockfd integer? [K, read at entry] Socket file descriptor the call operates on.
 ---@field msg mw.Msghdr? [U,TOCTOU, read at both] Message header: destination, buffers and control messages. Read at entry and again at exit.
 ---@field flags integer? [K, read at entry] MSG_* send flags (MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, MSG_CONFIRM, ...), as an integer.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.sendmsg: mw.Event
 ---@field args mw.Args.sendmsg
@@ -121,6 +122,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field sockfd integer? [K, read at entry] Socket file descriptor the call operates on.
 ---@field msg mw.Msghdr? [U, read at exit] Message header. Read at exit, after the kernel has written the sender address, the control messages, their lengths and msg_flags.
 ---@field flags integer? [K, read at entry] MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_CMSG_CLOEXEC, MSG_ERRQUEUE, ...), as an integer.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.recvmsg: mw.Event
 ---@field args mw.Args.recvmsg
@@ -156,6 +158,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field msgvec mw.Mmsghdr[]? [U,TOCTOU, read at both] Array of vlen messages. Read at entry and again at exit; the per-message len fields are kernel outputs and are ignored when the reads are compared.
 ---@field vlen integer? [K, read at entry] Number of entries in msgvec; the kernel caps it at 1024 (UIO_MAXIOV).
 ---@field flags integer? [K, read at entry] MSG_* send flags (MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, MSG_CONFIRM, ...), as an integer.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.sendmmsg: mw.Event
 ---@field args mw.Args.sendmmsg
@@ -168,6 +171,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field vlen integer? [K, read at entry] Number of entries in msgvec; the kernel caps it at 1024 (UIO_MAXIOV).
 ---@field flags integer? [K, read at entry] MSG_* receive flags, as an integer; MSG_WAITFORONE returns after the first message.
 ---@field timeout mw.Timespec? [U,OPT, read at entry] Time limit for the whole batch, NULL for none. Read at entry, before the kernel rewrites it.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.recvmmsg: mw.Event
 ---@field args mw.Args.recvmmsg
@@ -179,6 +183,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field vlen integer? [K, read at entry] Number of entries in mmsg; the kernel caps it at 1024 (UIO_MAXIOV).
 ---@field flags integer? [K, read at entry] MSG_* receive flags, as an unsigned integer.
 ---@field timeout mw.Timespec? [U,OPT, read at entry] Time limit for the whole batch as struct old_timespec32, NULL for none. Read at entry, before the kernel rewrites it.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.recvmmsg_time32: mw.Event
 ---@field args mw.Args.recvmmsg_time32
@@ -311,7 +316,9 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@class mw.Args.execve
 ---@field pathname string? [U,TOCTOU, read at both] Program to run, as the caller wrote it (not resolved). Read at entry and again at exit.
 ---@field argv string[]? [U,TOCTOU, read at both] Argument strings, argv[0] first. Read at entry and again at exit.
----@field envp string[]? [U,OPT, read at entry] Environment strings, NAME=value. Read at entry only; may be NULL, which Linux treats as empty.
+---@field envp string[]? [U,OPT, read at entry] Environment strings, NAME=value. Read at entry; from the new image's stack instead when the entry read failed. May be NULL, which Linux treats as empty.
+---@field program mw.Program? [K,OPT, read at exit] The file the kernel executed (for a #! script, its interpreter), collected from the new image: path, inode, device and filesystem type, and whether it is deleted (a memfd, an unlinked file). Absent when the exec failed.
+---@field stdio mw.Stdio[]? [K,OPT, read at exit] What descriptors 0, 1 and 2 of the new program refer to, collected from its descriptor table: for each, fd, type (file, socket, pipe, anon_inode, closed), path or pipe/socket name, inode, and for a socket its family, local and remote address and, for AF_UNIX, its peer's inode. Absent when the exec failed.
 
 ---@class mw.Event.execve: mw.Event
 ---@field args mw.Args.execve
@@ -322,8 +329,10 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field dirfd integer? [K, read at entry] Directory for a relative pathname, the file to run with AT_EMPTY_PATH, or AT_FDCWD (-100).
 ---@field pathname string? [U,TOCTOU, read at both] Program path, empty with AT_EMPTY_PATH. Read at entry and again at exit.
 ---@field argv string[]? [U,TOCTOU, read at both] Argument strings, argv[0] first. Read at entry and again at exit.
----@field envp string[]? [U,OPT, read at entry] Environment strings, NAME=value. Read at entry only; may be NULL, which Linux treats as empty.
+---@field envp string[]? [U,OPT, read at entry] Environment strings, NAME=value. Read at entry; from the new image's stack instead when the entry read failed. May be NULL, which Linux treats as empty.
 ---@field flags integer? [K, read at entry] AT_EMPTY_PATH (0x1000) and/or AT_SYMLINK_NOFOLLOW (0x100), as an integer.
+---@field program mw.Program? [K,OPT, read at exit] The file the kernel executed (for a #! script, its interpreter), collected from the new image: path, inode, device and filesystem type, and whether it is deleted (a memfd, an unlinked file). Absent when the exec failed.
+---@field stdio mw.Stdio[]? [K,OPT, read at exit] What descriptors 0, 1 and 2 of the new program refer to, collected from its descriptor table: for each, fd, type (file, socket, pipe, anon_inode, closed), path or pipe/socket name, inode, and for a socket its family, local and remote address and, for AF_UNIX, its peer's inode. Absent when the exec failed.
 
 ---@class mw.Event.execveat: mw.Event
 ---@field args mw.Args.execveat

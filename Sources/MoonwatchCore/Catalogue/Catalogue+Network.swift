@@ -41,6 +41,12 @@ private enum Net {
         Large batches are cut to the probe's capture limit: the remaining messages are counted \
         by vlen and the return value but not decoded.
         """
+    static let socketInfo = """
+        The socket sockfd names, collected from the kernel when the event is captured: its inode, family, \
+        type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected \
+        to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends \
+        of a descriptor pass.
+        """
     static func toctou(_ arg: String) -> String {
         """
         \(arg) is read at entry and again at exit, and `changed` names it when the two reads differ in what the \
@@ -55,8 +61,9 @@ private enum Net {
         reads it successfully a moment later.
         """
     static let blockingTime = """
-        The event time is taken at entry. For a call that blocks, the result can arrive \
-        much later than that time.
+        The event time is taken at entry, unless the probes could only select the call once it \
+        returned (a signature's filter asks for its result or for what the kernel wrote back): then \
+        it is the time the call returned. For a call that blocks, the two can be far apart.
         """
     static let timeoutWriteBack = """
         When at least one message was received, the kernel writes the unused part of the \
@@ -93,6 +100,7 @@ extension Catalogue {
                 ArgSpec("msg", "struct msghdr *", .msghdr, [.U, .TOCTOU], .both,
                         "Message header: destination, buffers and control messages. Read at entry and again at exit."),
                 ArgSpec("flags", "int", .int, .K, .entry, Net.sendFlags),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 Catches descriptor passing over Unix sockets: an SCM_RIGHTS message that hands an open file, \
@@ -134,6 +142,7 @@ extension Catalogue {
                         messages, their lengths and msg_flags.
                         """),
                 ArgSpec("flags", "int", .int, .K, .entry, Net.recvFlags),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 The receiving half of descriptor passing: a process gaining open files or sockets through \
@@ -268,6 +277,7 @@ extension Catalogue {
                 ArgSpec("vlen", "unsigned int", .uint, .K, .entry,
                         "Number of entries in msgvec; the kernel caps it at 1024 (UIO_MAXIOV)."),
                 ArgSpec("flags", "int", .int, .K, .entry, Net.sendFlags),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 Batching hides volume: DNS tunnels and UDP floods push many datagrams per call. Destinations \
@@ -312,6 +322,7 @@ extension Catalogue {
                         "MSG_* receive flags, as an integer; MSG_WAITFORONE returns after the first message."),
                 ArgSpec("timeout", "struct timespec *", .timespec, [.U, .OPT], .entry,
                         "Time limit for the whole batch, NULL for none. Read at entry, before the kernel rewrites it."),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 High-rate datagram receivers (DNS, QUIC, tunnels) and bulk descriptor passing over Unix datagram \
@@ -358,6 +369,7 @@ extension Catalogue {
                         Time limit for the whole batch as struct old_timespec32, NULL for none. Read at entry, \
                         before the kernel rewrites it.
                         """),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 A 64-bit program can execute int $0x80 with number 337 and reach this compat path, which \

@@ -1,0 +1,27 @@
+/* Helpers the trigger scenarios share (main.c). */
+#ifndef MW_TRIGGERS_H
+#define MW_TRIGGERS_H
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define OUT(...) do { printf(__VA_ARGS__); fflush(stdout); } while (0)
+
+void die(const char *what);
+int udp_bound(int family, int *port);
+struct sockaddr_in loopback4(int port);
+/* Sends `fd` over `sock` with SCM_RIGHTS, one byte of payload. */
+ssize_t send_fd(int sock, int fd);
+/* Receives one descriptor; returns it or -1. */
+int recv_fd(int sock);
+/* int $0x80 from 64-bit code: the ia32 syscall table, 32-bit arguments. */
+long int80(long nr, long a, long b, long c, long d, long e);
+/* Memory below 4 GiB, so its addresses fit compat (32-bit) pointers. */
+void *low_page(void);
+uint32_t lo32(const void *p);
+
+/* filter.c */
+int filter_matrix(void);
+int flood(long n);
+#endif
