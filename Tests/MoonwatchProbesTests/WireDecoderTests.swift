@@ -348,6 +348,8 @@ final class WireDecoderTests: XCTestCase {
             case .mmsghdrs: fine = v.array?.allSatisfy { $0["msg"] == nil || $0["msg"]?.fields != nil } ?? false
             case .timespec, .timespec32: fine = v["sec"].map(isInt) ?? false
             case .fdPair: fine = v.array?.allSatisfy(isInt) ?? false
+            case .program, .sockinfo: fine = v.fields != nil
+            case .stdio: fine = v.array?.allSatisfy { $0.fields != nil || $0.isNull } ?? false
             }
             if !fine { out.append("\(e.name).\(name) is not a \(type.shape): \(v)") }
         }

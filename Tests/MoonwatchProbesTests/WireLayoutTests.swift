@@ -25,7 +25,8 @@ final class WireLayoutTests: XCTestCase {
             "pad0": \.pad0, "comms": \.comms, "x64": \.x64, "ia32": \.ia32, "socketcall": \.socketcall]),
         "mw_syscall_cfg": layout(mw_syscall_cfg.self, size: MemoryLayout<mw_syscall_cfg>.stride, [
             "kind": \.kind, "valid": \.valid, "nargs": \.nargs, "flags": \.flags, "type": \.type, "phase": \.phase,
-            "aux": \.aux, "read_entry": \.read_entry, "read_exit": \.read_exit, "msg_arg": \.msg_arg, "pad": \.pad]),
+            "aux": \.aux, "read_entry": \.read_entry, "read_exit": \.read_exit, "msg_arg": \.msg_arg, "prog_arg": \.prog_arg,
+            "stdio_arg": \.stdio_arg, "sock_arg": \.sock_arg, "pad": \.pad]),
         "mw_stats": layout(mw_stats.self, [
             "drop_ring": \.drop_ring, "drop_storage": \.drop_storage, "faults": \.faults, "lost_exit": \.lost_exit,
             "socketcall": \.socketcall, "pad": \.pad]),
