@@ -296,7 +296,7 @@ final class WireDecoderTests: XCTestCase {
         let good = base.finished()
         let seed = ProcessInfo.processInfo.environment["MOONWATCH_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x6d6f_6f6e_7761_7463
         print("wire fuzz seed: \(seed) (MOONWATCH_FUZZ_SEED=\(seed) reproduces this run)")
-        var rng = SplitMix64(seed: seed)
+        var rng = FilterTablesTests.SplitMix(state: seed)
         var decoder = WireDecoder(containerRoot: "/nonexistent")
         let reference = try Self.result(good, &decoder).get()
         var ok = 0, rejected = 0, failures = 0, knownSeen = 0
@@ -423,18 +423,5 @@ final class WireDecoderTests: XCTestCase {
         XCTAssertEqual(ContainerResolver.containerID(inPath: "/kubepods/besteffort/pod1234/\(id)"), id)
         XCTAssertEqual(ContainerResolver.containerID(inPath: "/user.slice/user-1000.slice"), "")
         XCTAssertEqual(ContainerResolver.containerID(inPath: "/x/" + String(repeating: "a", count: 65)), "")
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a fuzz run can be reproduced from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }
