@@ -436,6 +436,8 @@ static int protected_load(lua_State *L) {
             /* Host lookups live in C and join the helper library's table. */
             lua_pushcfunction(L, mw_lua_process); lua_setfield(L, 1, "process");
             lua_pushcfunction(L, mw_lua_ancestors); lua_setfield(L, 1, "ancestors");
+            lua_pushcfunction(L, mw_lua_identity); lua_setfield(L, 1, "identity");
+            lua_pushcfunction(L, mw_lua_host_mntns); lua_setfield(L, 1, "host_mntns");
         }
         lua_setglobal(L, a->lib);
         return 0;

@@ -95,5 +95,7 @@ void mw_install_guards(lua_State *L);
 /* mw.process / mw.ancestors (proctable.c) */
 int mw_lua_process(lua_State *L);
 int mw_lua_ancestors(lua_State *L);
+int mw_lua_identity(lua_State *L);
+int mw_lua_host_mntns(lua_State *L);
 
 #endif
