@@ -40,4 +40,7 @@ int long_race(int tries);
 
 /* uring.c */
 int io_uring_ops(const char *path);
+
+/* shells.c */
+int shells(void);
 #endif
