@@ -66,6 +66,11 @@ public struct WireDecoder {
         guard kindIndex < plans.count else { throw WireError("unknown kind", "kind \(kindIndex) is not in the catalogue") }
         // The probes write only these; anything else is a damaged record, not a process.
         guard h.bits == 0 || h.bits == 32 || h.bits == 64 else { throw WireError("bad header", "word size \(h.bits) is not 0, 32 or 64") }
+        // Times and cgroup ids are Lua integers for signatures (at most 2^63-1), as in capture files.
+        let time = UInt64(bitPattern: Int64(bitPattern: h.ts_enter) &+ clockOffset)
+        guard time <= UInt64(Int64.max), h.cgroup <= UInt64(Int64.max) else {
+            throw WireError("bad header", "time \(time) or cgroup id \(h.cgroup) is past 2^63-1")
+        }
         let kind = EventKind(rawValue: h.kind)
         let plan = plans[kindIndex]
         let compat = h.flags & UInt16(MW_EV_COMPAT) != 0
@@ -153,7 +158,6 @@ public struct WireDecoder {
         p.compat = compat
         p.bits = h.bits
 
-        let time = UInt64(bitPattern: Int64(bitPattern: h.ts_enter) &+ clockOffset)
         var e = Event(kind: kind, time: time, ret: h.ret, process: p, args: args, exitArgs: exitArgs)
         e.late = late
         if plan.hasTOCTOU && sawExit { e.computeChanged() }
