@@ -35,6 +35,7 @@ public enum EventJSON {
         }
         if e.changed != 0 { writeNames(",\"changed\":[", e.changedNames, to: &w) }
         if e.late != 0 { writeNames(",\"late\":[", e.lateNames, to: &w) }
+        if e.truncated != 0 { writeNames(",\"truncated\":[", e.truncatedNames, to: &w) }
         w.raw("}")
     }
 
@@ -142,6 +143,7 @@ public enum EventJSON {
             e.computeChanged()
         }
         if let bits = try names("late") { e.late = bits }
+        if let bits = try names("truncated") { e.truncated = bits }
         return e
     }
 

@@ -103,6 +103,9 @@ extension JSONParser {
             } else if key.elementsEqual("late".utf8) {
                 guard once(64), let bits = fastNames(spec) else { return nil }
                 e.late = bits
+            } else if key.elementsEqual("truncated".utf8) {
+                guard once(128), let bits = fastNames(spec) else { return nil }
+                e.truncated = bits
             } else {
                 return nil   // unknown keys are allowed, but the general decoder handles them
             }

@@ -132,6 +132,7 @@ public enum TypeStubs {
             "---@field exit_args table<string, any> exit re-reads of TOCTOU arguments",
             "---@field changed string[] names of arguments whose entry and exit reads differ",
             "---@field late string[] names of arguments the entry read could not read (memory not resident yet): their value is the exit read",
+            "---@field truncated string[] names of arguments cut to the probe's limits: long strings and vectors end with a digest (\\0[len=N fnv1a=HEX]), messages summarise what was past the cut (control entries with beyond=true, msg.rights, a vector's scanned entry); attacker-made truncation is worth suspicion",
             "",
         ])
         for e in Catalogue.events {
