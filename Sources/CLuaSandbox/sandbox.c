@@ -30,11 +30,11 @@ void mw_register_kind(uint32_t kind, const char *event_name, uint32_t nargs, con
 /* Keys of the event and process tables, cached per sandbox as Lua strings. */
 enum { K_NAME, K_TIME, K_RET, K_PROCESS, K_ARGS, K_EXIT_ARGS, K_CHANGED, K_PID, K_TID, K_PPID, K_UID, K_GID,
        K_COMM, K_EXE, K_CONTAINER, K_CGROUP, K_MNTNS, K_PIDNS, K_COMPAT, K_BITS, K_LATE, K_EXE_INO, K_EXE_DEV,
-       K_EXE_FS, K_TRUNCATED, K_COUNT };
+       K_EXE_FS, K_TRUNCATED, K_VIA, K_COUNT };
 static const char *const key_names[K_COUNT] = {
     "name", "time", "ret", "process", "args", "exit_args", "changed", "pid", "tid", "ppid", "uid", "gid",
     "comm", "exe", "container", "cgroup", "mntns", "pidns", "compat", "bits", "late", "exe_ino", "exe_dev",
-    "exe_fs", "truncated",
+    "exe_fs", "truncated", "via",
 };
 
 mw_limits mw_default_limits(void) {
@@ -748,6 +748,10 @@ static int protected_build(lua_State *L) {
     name_list(L, s, s->changed_ref, &s->changed_count, t->changed, k->nargs, K_CHANGED);
     name_list(L, s, s->late_ref, &s->late_count, t->late, k->nargs, K_LATE);
     name_list(L, s, s->truncated_ref, &s->truncated_count, t->truncated, k->nargs, K_TRUNCATED);
+    if (t->via == MW_VIA_SOCKETCALL) lua_pushliteral(L, "socketcall");
+    else if (t->via == MW_VIA_IO_URING) lua_pushliteral(L, "io_uring");
+    else lua_pushnil(L);
+    SETK(2, K_VIA);
     return 0;
 }
 
