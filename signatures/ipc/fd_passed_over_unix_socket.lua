@@ -26,8 +26,8 @@ expect (data.comm, data.exe).]],
     local ledger = mw.pass_ledger(state, "passes")
     local receiving = event.name:sub(1, 4) == "recv"
     if not receiving then
-      ledger:sent(event, files)
-    elseif ledger:seen(event, files) then
+      ledger:sent(event, files, total)
+    elseif ledger:seen(event, files, total) then
       return
     end
     -- Name what was passed: "7=/etc/hostname, 8=socket:[1234]" (the first few), or the fd numbers.

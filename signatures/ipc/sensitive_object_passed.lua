@@ -42,8 +42,8 @@ the probe resolves is reported as hiding what it passed.]],
     local ledger = mw.pass_ledger(state, "passes")
     local receiving = event.name:sub(1, 4) == "recv"
     if not receiving then
-      ledger:sent(event, files)
-    elseif ledger:seen(event, files) then
+      ledger:sent(event, files, total)
+    elseif ledger:seen(event, files, total) then
       return   -- its send was seen (and reported there if it mattered)
     end
     local hits = {}

@@ -153,14 +153,17 @@ end
 function mw.pass_ledger(state, key, window_ns, max)
   local l = state[key]
   if l == nil then
-    l = setmetatable({ ids = {}, n = 0, window = window_ns or 10000000000, max = max or 4096 }, Ledger)
+    l = setmetatable({ ids = {}, n = 0, window = window_ns or 10000000000, max = max or 4096, counts = {} }, Ledger)
     state[key] = l
   end
   return l
 end
 
---- Notes the objects a send passed.
-function Ledger:sent(event, files)
+--- Notes the objects a send passed (and how many, for receives that cannot name them).
+function Ledger:sent(event, files, total)
+  local c = self.counts
+  c[#c + 1] = { time = event.time, count = total or #files }
+  if #c > 64 then table.remove(c, 1) end
   for _, f in ipairs(files) do
     local id = object_id(f)
     if id then
@@ -173,15 +176,24 @@ function Ledger:sent(event, files)
   end
 end
 
---- True when every object a receive got was passed by a send seen within the window.
-function Ledger:seen(event, files)
-  if #files == 0 then return false end
+--- True when every object a receive got was passed by a send seen within the window; objects
+--- without an identity (replayed input) match a recent send of the same count.
+function Ledger:seen(event, files, total)
+  local anonymous = #files == 0
   for _, f in ipairs(files) do
     local id = object_id(f)
-    local t = id and self.ids[id]
-    if not t or event.time - t > self.window then return false end
+    if not id then
+      anonymous = true
+    else
+      local t = self.ids[id]
+      if not t or event.time - t > self.window then return false end
+    end
   end
-  return true
+  if not anonymous then return true end
+  for _, c in ipairs(self.counts) do
+    if c.count == (total or #files) and event.time - c.time <= self.window and event.time >= c.time then return true end
+  end
+  return false
 end
 
 -- Per-process records ------------------------------------------------------------------------

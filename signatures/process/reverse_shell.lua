@@ -25,8 +25,8 @@ local TRUSTED_IDS = identities{ "/usr/sbin/sshd", "/usr/bin/sshd", "/usr/sbin/in
                                 "/usr/lib/openssh/sshd-auth", "/usr/sbin/mosh-server", "/usr/bin/mosh-server" }
 
 local function id_of(dev, ino)
-  if type(dev) ~= "number" or type(ino) ~= "number" or ino == 0 then return nil end
-  return dev .. ":" .. ino
+  if not ino or ino == 0 then return nil end
+  return tostring(dev) .. ":" .. tostring(ino)
 end
 
 -- Is the program a shell: its name (path, argv[0], the executed file) or its identity.
@@ -42,10 +42,7 @@ local function shell_name(event)
       if SHELLS[b] then return n end
     end
   end
-  if type(prog) == "table" then
-    local id = id_of(prog.dev, prog.ino)
-    if id and SHELL_IDS[id] then return prog.path end
-  end
+  if type(prog) == "table" and SHELL_IDS[id_of(prog.dev, prog.ino) or ""] then return prog.path end
   return nil
 end
 
@@ -58,7 +55,7 @@ local function stdio_remote(s)
 end
 
 local function is_tty(s)
-  return type(s) == "table" and type(s.path) == "string" and (s.path:find("^/dev/pts/") ~= nil or s.path == "/dev/ptmx")
+  return type(s) == "table" and type(s.path) == "string" and s.path:find("^/dev/pts/") ~= nil
 end
 
 local function is_inet(addr)
