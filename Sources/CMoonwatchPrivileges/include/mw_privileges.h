@@ -5,6 +5,7 @@
  * (privileges.c). Every thread of the process is changed, not only the caller: capabilities,
  * no_new_privs and Landlock are per thread in Linux.
  */
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -28,6 +29,23 @@ typedef struct mw_drop_report {
  * every thread. Returns 0, or -1 with report->error set.
  */
 int mw_drop_privileges(const char *const *read_paths, int npaths, uint64_t keep_caps, mw_drop_report *report);
+
+/*
+ * The reopen helper (SIGUSR1 after logrotate): a process forked before the drop that opens the
+ * given output paths again, and only those, when asked, and passes the descriptors back. Start it
+ * before mw_drop_privileges; at most 8 paths.
+ */
+typedef struct mw_opener {
+    int sock;             /* our end of the socketpair, -1 when not running */
+    int pid;
+    int npaths;
+} mw_opener;
+
+int mw_opener_start(const char *const *paths, int npaths, mw_opener *o, char *err, size_t errlen);
+/* Opens every path again: fds[i] is the new descriptor, or -1 with errs[i] the errno. Returns -1
+ * when the helper cannot be reached (every fds[i] is then -1). */
+int mw_opener_reopen(const mw_opener *o, int *fds, int *errs);
+void mw_opener_stop(mw_opener *o);
 
 #ifdef __cplusplus
 }
