@@ -425,7 +425,7 @@ void mw_sandbox_free(mw_sandbox *s) {
  * Loading.
  */
 static int params_too_early(lua_State *L) {
-    luaL_where(L, 2);
+    luaL_where(L, 1);   /* the code that read params (metamethods are called from it directly) */
     lua_pushstring(L, "params are set once the file has returned its table: read them inside on_event or on_finish");
     lua_concat(L, 2);
     return lua_error(L);

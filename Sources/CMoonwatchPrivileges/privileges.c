@@ -452,7 +452,12 @@ static void __attribute__((noreturn)) helper_main(int sock, char *const *paths, 
         }
     }
     keep = 1ull << 1;   /* CAP_DAC_OVERRIDE */
+    atomic_store(&failed_errno, 0);
     drop_this_thread();
+    if (atomic_load(&failed_errno)) {   /* it did not have that one: keep none */
+        keep = 0;
+        drop_this_thread();
+    }
     prog filter;
     build_helper_filter(&filter);
     struct sock_fprog fp = { (unsigned short)filter.n, filter.f };

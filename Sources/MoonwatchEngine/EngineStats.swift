@@ -95,9 +95,11 @@ public struct EngineStats: Sendable {
     /// input and the kernel did, and (with `verbose`, or when they did something) each signature.
     public func text(elapsed: Double?, verbose: Bool) -> String {
         var lines: [String] = []
-        var first = elapsed.map { "ran \(Plain.duration($0)): " } ?? ""
-        first += Plain.count(eventsIn, "event")
-        if let elapsed, elapsed > 0.05, eventsIn > 0 { first += " (\(Plain.number(UInt64(Double(eventsIn) / elapsed))) a second)" }
+        var first = "events: \(eventsIn) in"
+        if let elapsed {
+            first += " over \(Plain.duration(elapsed))"
+            if elapsed > 0.05, eventsIn > 0 { first += " (\(Plain.number(UInt64(Double(eventsIn) / elapsed))) a second)" }
+        }
         first += ", \(Plain.number(eventsRouted)) checked by signatures, " + Plain.count(findings, "finding") + " reported"
         lines.append(first)
         if !perEvent.isEmpty && (verbose || perEvent.count <= 8) {

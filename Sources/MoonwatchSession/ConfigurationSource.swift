@@ -76,15 +76,15 @@ public struct ConfigurationSource: Sendable {
             guard let eq = s.firstIndex(of: "=") else {
                 throw ConfigError("--set", "\"\(s)\": write --set key=value (`moonwatch config show` lists the keys)")
             }
-            var key = String(s[..<eq]).trimmingSpaces.replacingAll("-", with: "_")
+            let name = String(s[..<eq]).trimmingSpaces
             let text = String(s[s.index(after: eq)...])
-            if key.hasPrefix("params.") {
-                // --set params.ID.NAME=VALUE is --param ID.NAME=VALUE.
-                key = String(key.dropFirst("params.".count))
-                try c.apply("params", .scalar(key + "=" + text), origin: "--set", append: true)
+            if name.hasPrefix("params.") {
+                // --set params.ID.NAME=VALUE is --param ID.NAME=VALUE (ids keep their dashes).
+                try c.apply("params", .scalar(String(name.dropFirst("params.".count)) + "=" + text), origin: "--set", append: true)
                 continue
             }
-            try c.apply(key, try ConfigFile.value(ofText: text, origin: "--set \(key)"), origin: "--set \(key)")
+            let key = name.replacingAll("-", with: "_")
+            try c.apply(key, try ConfigFile.value(ofText: text, origin: "--set"), origin: "--set")
         }
         for o in options {
             try c.apply(o.key, o.value, origin: o.origin, append: o.append)

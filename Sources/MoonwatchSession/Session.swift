@@ -176,7 +176,7 @@ public final class Session {
             outputs = [try StreamSink(format: configuration.outputFormat(), path: configuration.out)]
             gate.replaceSinks(outputs)
         }
-        if isLive, let path = configuration.capture {
+        if let path = configuration.capture, { if case .replay = input { return false }; return true }() {
             captureWriter = try CaptureWriter(path: path)
         }
         log(startLine(live: live, input: input))
@@ -545,7 +545,8 @@ public final class Session {
     // MARK: Replay input
 
     /// Findings written by moonwatch are not a capture: a file whose first line is one is named
-    /// once and left out (rather than thousands of "malformed event" lines).
+    /// once and left out (rather than thousands of "malformed event" lines). Tracee-format findings
+    /// are Tracee events, which replay reads (and counts as foreign), so they are not refused.
     static func excludingFindingFiles(_ files: [String], log: (String) -> Void) -> (files: [String], skipped: Int) {
         var keep: [String] = [], skipped = 0
         for f in files {
@@ -573,7 +574,6 @@ public final class Session {
         guard let v = try? JSONParser.parse(Array(line)), case .object = v else { return nil }
         if v["signature"]?["id"] != nil && v["message"] != nil && v["event"] != nil { return "json" }
         if v["rule"] != nil && v["priority"] != nil && v["output_fields"] != nil { return "falco" }
-        if v["metadata"]?["Properties"]?["signatureID"] != nil { return "tracee" }
         return nil
     }
 

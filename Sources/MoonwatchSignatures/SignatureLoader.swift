@@ -101,7 +101,8 @@ public enum SignatureLoader {
             throw fail("severity", "severity \"\(sevText)\" is not one of info, low, medium, high, critical")
         }
         var tags: [String] = []
-        if let t = f["tags"] {
+        // An empty Lua table reads as an empty object: no tags.
+        if let t = f["tags"], t != .object(Value.Fields()) {
             guard case .array(let items) = t else { throw fail("tags", "'tags' must be a list of strings") }
             for item in items {
                 guard case .string(let s) = item else { throw fail("tags", "'tags' must be a list of strings") }

@@ -65,6 +65,9 @@ public struct SignatureParams: Sendable, Equatable {
         case .bool: return .success(.boolean)
         case .int: return .success(.integer)
         case .uint, .double: return .success(.number)
+        case .string(let s) where s == "<function>":
+            // How the sandbox describes a function.
+            return .failure(ParamError("a parameter's default is a value, not a function"))
         case .string: return .success(.string)
         case .array(let items) where !items.isEmpty:
             if items.allSatisfy({ $0.string != nil }) { return .success(.strings) }
