@@ -386,18 +386,24 @@ int mw_drop_privileges(const char *const *read_paths, int npaths, uint64_t keep_
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The reopen helper. After the drop, `run` can neither create a file nor open one for writing
- * (seccomp refuses write flags; Landlock allows reading only). logrotate moves an output away and
- * sends SIGUSR1: the output must be opened again at the same path. A small process forked before
- * the drop does that and nothing else: it knows the output paths from the start, waits for one
- * byte on a socketpair, opens every path again (append, no symlinks, 0600, a file of this user
- * with one link, as the first open checked) and hands the descriptors back with SCM_RIGHTS.
- * A compromised `run` can ask it to reopen the files it already writes to, nothing more: no path
- * crosses the socket. Granting `run` itself write access beneath the outputs' folders would let
- * it append to any root-owned file there (an output in /etc would put /etc/passwd in reach).
+ * The opener helper. After the drop, `run` can neither create a file nor open one for writing
+ * (seccomp refuses write flags; Landlock allows reading only, beneath the signature paths).
+ * Two things still need an open: logrotate moves an output away and sends SIGUSR1, so the output
+ * must be opened again at the same path; and SIGHUP re-reads the configuration file, which an
+ * editor or a configuration manager usually replaces (a new file renamed over the old one: a new
+ * inode, which a Landlock rule on the old file does not cover). A small process forked before the
+ * drop does these opens and nothing else: it knows its paths from the start, waits for one byte
+ * on a socketpair ('w': the outputs, 'r': the files to read), opens every path of that kind
+ * (outputs: append, no symlinks, 0600, a file of this user with one link, as the first open
+ * checked; reads: read-only) and hands the descriptors back with SCM_RIGHTS.
+ * A compromised `run` can ask it to open the files it already had, nothing more: no path crosses
+ * the socket. Granting `run` itself write access beneath the outputs' folders would let it append
+ * to any root-owned file there (an output in /etc would put /etc/passwd in reach); reading beneath
+ * the configuration's folder would open whatever else that folder holds.
  * The helper confines itself too: no_new_privs, CAP_DAC_OVERRIDE only (an output folder need not
- * be root's), Landlock writes beneath the outputs' folders only, and a seccomp list of the calls
- * below. It ends when `run` closes the socket or its parent dies (PR_SET_PDEATHSIG).
+ * be root's), Landlock (writes beneath the outputs' folders, reads beneath the read paths'
+ * folders), and a seccomp list of the calls below. It ends when `run` closes the socket or its
+ * parent dies (PR_SET_PDEATHSIG).
  */
 #define MW_OPENER_MAX 8
 #define MW_OPEN_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
@@ -416,9 +422,9 @@ static void build_helper_filter(prog *p) {
     RET(p, SECCOMP_RET_KILL_PROCESS);
 }
 
-/* The open `run` made at start, minus the truncation: an output that logrotate left in place
- * (copytruncate, or a new empty file it created) is appended to. Returns a descriptor or -errno. */
-static int reopen_one(const char *path) {
+/* An output: the open `run` made at start, minus the truncation (an output that logrotate left in
+ * place, copytruncate or a new empty file it created, is appended to). A descriptor or -errno. */
+static int open_output(const char *path) {
     int fd = (int)syscall(SYS_openat, AT_FDCWD, path, MW_OPEN_FLAGS, 0600);
     if (fd < 0) return -errno;
     struct stat st;
@@ -430,10 +436,24 @@ static int reopen_one(const char *path) {
     return fd;
 }
 
-static void __attribute__((noreturn)) helper_main(int sock, char *const *paths, int n, pid_t parent) {
+static int open_input(const char *path) {
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+/* The folder of `path` in `dir` ("." for a bare name). */
+static void folder_of(const char *path, char *dir, size_t cap) {
+    size_t len = strlen(path);
+    if (len >= cap) { dir[0] = 0; return; }
+    memcpy(dir, path, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0; else if (slash) *slash = 0; else { dir[0] = '.'; dir[1] = 0; }
+}
+
+static void __attribute__((noreturn)) helper_main(int sock, char *const *paths, const int *modes, int n, pid_t parent) {
     syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != parent) _exit(0);
-    syscall(SYS_prctl, PR_SET_NAME, (unsigned long)"mw-reopen", 0, 0, 0);
+    syscall(SYS_prctl, PR_SET_NAME, (unsigned long)"mw-opener", 0, 0, 0);
     /* Nothing of the parent's but the socket: not the probes, not the ring buffer, not the outputs. */
     if (sock > 0) syscall(436 /* close_range */, 0, sock - 1, 0);
     syscall(436, sock + 1, ~0u, 0);
@@ -443,12 +463,9 @@ static void __attribute__((noreturn)) helper_main(int sock, char *const *paths, 
     if (ruleset_fd >= 0) {
         for (int i = 0; i < n; i++) {
             char dir[4096];
-            size_t len = strlen(paths[i]);
-            if (len >= sizeof dir) continue;
-            memcpy(dir, paths[i], len + 1);
-            char *slash = strrchr(dir, '/');
-            if (slash == dir) dir[1] = 0; else if (slash) *slash = 0; else { dir[0] = '.'; dir[1] = 0; }
-            landlock_allow(ruleset_fd, dir, LL_FS_WRITE_FILE | LL_FS_MAKE_REG, warn, sizeof warn);
+            folder_of(paths[i], dir, sizeof dir);
+            if (dir[0]) landlock_allow(ruleset_fd, dir, modes[i] == MW_OPEN_READ ? LL_FS_READ_FILE : LL_FS_WRITE_FILE | LL_FS_MAKE_REG,
+                                       warn, sizeof warn);
         }
     }
     keep = 1ull << 1;   /* CAP_DAC_OVERRIDE */
@@ -467,9 +484,11 @@ static void __attribute__((noreturn)) helper_main(int sock, char *const *paths, 
         ssize_t r = syscall(SYS_read, sock, &c, 1);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) _exit(0);
+        int mode = c == 'r' ? MW_OPEN_READ : MW_OPEN_APPEND;
         int errs[MW_OPENER_MAX], fds[MW_OPENER_MAX], nfds = 0;
         for (int i = 0; i < n; i++) {
-            int fd = reopen_one(paths[i]);
+            if (modes[i] != mode) { errs[i] = -1; continue; }
+            int fd = mode == MW_OPEN_READ ? open_input(paths[i]) : open_output(paths[i]);
             errs[i] = fd < 0 ? -fd : 0;
             if (fd >= 0) fds[nfds++] = fd;
         }
@@ -495,15 +514,16 @@ static void __attribute__((noreturn)) helper_main(int sock, char *const *paths, 
     }
 }
 
-int mw_opener_start(const char *const *paths, int npaths, mw_opener *o, char *err, size_t errlen) {
+int mw_opener_start(const char *const *paths, const int *modes, int npaths, mw_opener *o, char *err, size_t errlen) {
     memset(o, 0, sizeof *o);
     o->sock = -1;
-    if (npaths < 1 || npaths > MW_OPENER_MAX) { snprintf(err, errlen, "the reopen helper takes 1 to %d paths", MW_OPENER_MAX); return -1; }
+    if (npaths < 1 || npaths > MW_OPENER_MAX) { snprintf(err, errlen, "the opener helper takes 1 to %d paths", MW_OPENER_MAX); return -1; }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) { snprintf(err, errlen, "socketpair: %s", strerror(errno)); return -1; }
     /* Everything the child uses is prepared here: after fork only system calls run in it. */
     char *copy[MW_OPENER_MAX];
-    for (int i = 0; i < npaths; i++) copy[i] = strdup(paths[i]);
+    int copymodes[MW_OPENER_MAX];
+    for (int i = 0; i < npaths; i++) { copy[i] = strdup(paths[i]); copymodes[i] = modes[i]; o->modes[i] = modes[i]; }
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -512,7 +532,7 @@ int mw_opener_start(const char *const *paths, int npaths, mw_opener *o, char *er
         close(sv[0]); close(sv[1]);
         return -1;
     }
-    if (pid == 0) helper_main(sv[1], copy, npaths, parent);
+    if (pid == 0) helper_main(sv[1], copy, copymodes, npaths, parent);
     for (int i = 0; i < npaths; i++) free(copy[i]);
     close(sv[1]);
     o->sock = sv[0];
@@ -521,10 +541,10 @@ int mw_opener_start(const char *const *paths, int npaths, mw_opener *o, char *er
     return 0;
 }
 
-int mw_opener_reopen(const mw_opener *o, int *fds, int *errs) {
-    for (int i = 0; i < o->npaths; i++) { fds[i] = -1; errs[i] = EIO; }
+int mw_opener_open(const mw_opener *o, int mode, int *fds, int *errs) {
+    for (int i = 0; i < o->npaths; i++) { fds[i] = -1; errs[i] = o->modes[i] == mode ? EIO : -1; }
     if (o->sock < 0) return -1;
-    char c = 1;
+    char c = mode == MW_OPEN_READ ? 'r' : 'w';
     if (write(o->sock, &c, 1) != 1) return -1;
     union { char buf[CMSG_SPACE(sizeof(int) * MW_OPENER_MAX)]; struct cmsghdr align; } ctl;
     int got[MW_OPENER_MAX];

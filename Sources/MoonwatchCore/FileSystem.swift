@@ -28,6 +28,11 @@ public enum FileSystem {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open", path: path) }
         defer { close(fd) }
+        return try readAll(fd, path: path)
+    }
+
+    /// Reads what is left of an open descriptor with read(2).
+    public static func readAll(_ fd: Int32, path: String) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {

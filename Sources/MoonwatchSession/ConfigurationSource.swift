@@ -53,12 +53,13 @@ public struct ConfigurationSource: Sendable {
         return FileSystem.exists(Configuration.defaultFile) ? Configuration.defaultFile : nil
     }
 
-    /// Defaults, then the file, the environment, `--set`, and the options.
-    public func resolve() throws(ConfigError) -> Configuration {
+    /// Defaults, then the file, the environment, `--set`, and the options. `readFile` reads the
+    /// configuration file (after the privilege drop, through the opener helper).
+    public func resolve(readFile: (String) throws(SystemError) -> String = FileSystem.readText) throws(ConfigError) -> Configuration {
         var c = Configuration()
         if let path = filePath {
             let text: String
-            do { text = try FileSystem.readText(path) } catch {
+            do { text = try readFile(path) } catch {
                 throw ConfigError(path, "cannot read the configuration file: \(error)")
             }
             try ConfigFile.apply(text: text, path: path, to: &c)

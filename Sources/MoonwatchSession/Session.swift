@@ -66,7 +66,7 @@ public final class Session {
     private var isLive = false
     private var outputs: [StreamSink] = []
     private var captureWriter: CaptureWriter?
-    private var opener: OutputOpener?
+    private var opener: FileOpener?
     private var watch: FileWatch?
 
     /// Loads and selects the signatures the configuration names (the first problem is thrown,
@@ -180,16 +180,15 @@ public final class Session {
             captureWriter = try CaptureWriter(path: path)
         }
         log(startLine(live: live, input: input))
+        let opener = FileOpener(outputs: outputs.filter(\.isFile).map(\.path) + [captureWriter?.filePath].compactMap { $0 },
+                                reads: [configuration.file].compactMap { $0 })
+        self.opener = opener
         if isLive && dropsPrivileges {
-            let files = outputs.filter(\.isFile).map(\.path) + [captureWriter?.filePath].compactMap { $0 }
-            let o = OutputOpener(paths: files)
-            try o.startHelper()
-            opener = o
-            let (note, warning) = try Privileges.dropAfterAttach(readPaths: configuration.signatures + [configuration.file].compactMap { $0 })
+            // The helper is forked before the drop; the configuration file is read through it.
+            try opener.startHelper()
+            let (note, warning) = try Privileges.dropAfterAttach(readPaths: configuration.signatures)
             if let warning { log(warning) }
             log(note)
-        } else {
-            opener = OutputOpener(paths: outputs.filter(\.isFile).map(\.path) + [captureWriter?.filePath].compactMap { $0 })
         }
         if configuration.watch { watch = FileWatch(paths: watchedPaths) }
 
@@ -261,7 +260,11 @@ public final class Session {
     public func reload() {
         var next = configuration
         if let src = configurationSource {
-            do { next = try src.resolve() } catch {
+            let read: (String) throws(SystemError) -> String = { [opener] path throws(SystemError) in
+                if let opener { return try opener.readText(path) }
+                return try FileSystem.readText(path)
+            }
+            do { next = try src.resolve(readFile: read) } catch {
                 log("reload: the configuration is not valid, keeping the previous one: \(error)")
                 return
             }
@@ -337,11 +340,11 @@ public final class Session {
     /// Opens the output files again at their paths (SIGUSR1 after logrotate); one that cannot be
     /// opened keeps being written where it was, with a message.
     public func reopenOutputs() {
-        guard let opener, !opener.paths.isEmpty else {
+        guard let opener, !opener.outputs.isEmpty else {
             log("reopen: no output file to reopen (findings go to standard output)")
             return
         }
-        for (path, result) in opener.reopenAll() {
+        for (path, result) in opener.reopenOutputs() {
             switch result {
             case .success(let fd):
                 do {
@@ -419,7 +422,7 @@ public final class Session {
         // Last: a failed start leaves an existing file alone.
         let writer = try CaptureWriter(path: file)
         captureWriter = writer
-        opener = OutputOpener(paths: [writer.filePath].compactMap { $0 })
+        opener = FileOpener(outputs: [writer.filePath].compactMap { $0 }, reads: [])
         log("probes attached (\(source.mode)\(source.fallbackReason.map { "; tp_btf unavailable: \($0)" } ?? "")); capturing "
             + Plain.count(UInt64(names.count), "event kind") + (configuration.verbose ? ": " + names.joined(separator: ", ") : "")
             + "; events go to \(file == "-" ? "standard output" : file)" + (configuration.captureEnv ? "" : " (environment values removed)")

@@ -41,7 +41,8 @@ struct Signatures: ParsableCommand {
                     for d in s.params.declarations {
                         let value = s.paramValues[d.name].map(SignatureParams.text) ?? ""
                         let origin = s.paramOverrides[d.name]?.origin ?? "default"
-                        print("  \(d.name) (\(d.kind.rawValue)) = \(value)    [\(origin)]".terminalSafe)
+                        print("  \(d.name) (\(d.kind.rawValue), \(origin)):".terminalSafe)
+                        for line in wrap(value.replacingAll(",", with: ", "), width: 100, indent: 4) { print(line.terminalSafe) }
                     }
                 }
             }
@@ -182,6 +183,18 @@ extension Signatures {
             print("wrote \(out) and \(luarc)")
         }
     }
+}
+
+/// Words of `text` on lines of at most `width` columns (a longer word gets a line of its own).
+func wrap(_ text: String, width: Int, indent: Int) -> [String] {
+    let pad = String(repeating: " ", count: indent)
+    var lines: [String] = [], line = pad
+    for word in text.split(separator: " ") {
+        if line.count > indent && line.count + 1 + word.count > width { lines.append(line); line = pad }
+        line += (line.count > indent ? " " : "") + word
+    }
+    if line.count > indent || lines.isEmpty { lines.append(line) }
+    return lines
 }
 
 /// An aligned table. With `width`, the columns in `shrink` are cut (with …) until a line fits.
