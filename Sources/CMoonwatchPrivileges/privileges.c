@@ -178,7 +178,7 @@ static void build_filter(prog *p, pid_t pid) {
     static const int plain[] = {
         /* I/O on descriptors it already has */
         SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_lseek, SYS_close, SYS_fcntl,
-        /* descriptors of reopened outputs from the reopen helper (SCM_RIGHTS on its socketpair) */
+        /* descriptors of reopened outputs from the opener helper (SCM_RIGHTS on its socketpair) */
         SYS_recvmsg,
         SYS_fstat, SYS_newfstatat, SYS_stat, SYS_lstat, SYS_statx, SYS_getdents64, SYS_readlink, SYS_readlinkat,
         SYS_access, SYS_faccessat, SYS_faccessat2,

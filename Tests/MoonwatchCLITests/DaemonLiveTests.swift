@@ -4,7 +4,7 @@ import XCTest
 
 /// `run` as a daemon after it dropped its privileges: SIGHUP reads the configuration file again and
 /// the enabled signatures change; SIGUSR1 reopens the findings file that logrotate moved (through
-/// the reopen helper: the run itself can no longer open a file for writing). Live: root and eBPF.
+/// the opener helper: the run itself can no longer open a file for writing). Live: root and eBPF.
 final class DaemonLiveTests: XCTestCase {
     var tmp = ""
 
