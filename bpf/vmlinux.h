@@ -245,6 +245,7 @@ struct mm_struct {
 struct linux_binprm {
     struct file *file;
     const char *filename;
+    const char *interp;
 };
 
 struct task_struct {

@@ -33,15 +33,19 @@ public enum EventJSON {
             }
             w.raw("}")
         }
-        if e.changed != 0 {
-            w.raw(",\"changed\":[")
-            for (k, n) in e.changedNames.enumerated() {
-                if k > 0 { w.raw(",") }
-                w.string(n)
-            }
-            w.raw("]")
-        }
+        if e.changed != 0 { writeNames(",\"changed\":[", e.changedNames, to: &w) }
+        if e.late != 0 { writeNames(",\"late\":[", e.lateNames, to: &w) }
+        if e.truncated != 0 { writeNames(",\"truncated\":[", e.truncatedNames, to: &w) }
         w.raw("}")
+    }
+
+    private static func writeNames(_ open: String, _ names: [String], to w: inout JSONWriter) {
+        w.raw(open)
+        for (k, n) in names.enumerated() {
+            if k > 0 { w.raw(",") }
+            w.string(n)
+        }
+        w.raw("]")
     }
 
     public static func writeProcess(_ p: ProcessContext, to w: inout JSONWriter) {
@@ -58,6 +62,12 @@ public enum EventJSON {
         w.raw(",\"pidns\":"); w.uint(p.pidns)
         w.raw(",\"compat\":"); w.bool(p.compat)
         w.raw(",\"bits\":"); w.int(Int64(p.bits))
+        // The executable's identity, when the probes reported it.
+        if p.exeIno != 0 {
+            w.raw(",\"exe_ino\":"); w.uint(p.exeIno)
+            w.raw(",\"exe_dev\":"); w.uint(p.exeDev)
+        }
+        if !p.exeFs.isEmpty { w.raw(",\"exe_fs\":"); w.string(p.exeFs) }
         w.raw("}")
     }
 
@@ -115,19 +125,25 @@ public enum EventJSON {
                 e.exitArgs[i] = value
             }
         }
-        if let c = f["changed"] {
-            guard case .array(let names) = c else { throw DecodeError("malformed event", "\"changed\" must be a list of argument names") }
+        func names(_ key: String) throws(DecodeError) -> UInt64? {
+            guard let c = f[key] else { return nil }
+            guard case .array(let names) = c else { throw DecodeError("malformed event", "\"\(key)\" must be a list of argument names") }
             var bits: UInt64 = 0
             for n in names {
                 guard case .string(let s) = n, let i = spec.argIndex(s) else {
-                    throw DecodeError("bad argument", "\"changed\" names an argument \(name) does not have: \(n.jsonText)")
+                    throw DecodeError("bad argument", "\"\(key)\" names an argument \(name) does not have: \(n.jsonText)")
                 }
                 bits |= 1 << UInt64(i)
             }
+            return bits
+        }
+        if let bits = try names("changed") {
             e.changed = bits
         } else if e.exitArgs.contains(where: { $0 != nil }) {
             e.computeChanged()
         }
+        if let bits = try names("late") { e.late = bits }
+        if let bits = try names("truncated") { e.truncated = bits }
         return e
     }
 
@@ -171,6 +187,9 @@ public enum EventJSON {
             guard case .int(let n) = v, n == 0 || n == 32 || n == 64 else { throw DecodeError("malformed event", "process.bits must be 0, 32 or 64") }
             p.bits = UInt8(n)
         }
+        if let v = f["exe_ino"] { p.exeIno = try time(v, "process.exe_ino", unit: "") }
+        if let v = f["exe_dev"] { p.exeDev = try time(v, "process.exe_dev", unit: "") }
+        if let x = try str("exe_fs") { p.exeFs = x }
         return p
     }
 

@@ -97,19 +97,15 @@ extension JSONParser {
             } else if key.elementsEqual("exit_args".utf8) {
                 guard once(16), fastArgs(spec, into: &e.exitArgs, exit: true) else { return nil }
             } else if key.elementsEqual("changed".utf8) {
-                guard once(32), expect(UInt8(ascii: "[")) else { return nil }
-                var bits: UInt64 = 0
-                var firstItem = true
-                while true {
-                    skipSpace()
-                    if i < end, base[i] == UInt8(ascii: "]") { i += 1; break }
-                    if !firstItem { guard expect(UInt8(ascii: ",")) else { return nil }; skipSpace() }
-                    firstItem = false
-                    guard let n = plainString(), let idx = argIndex(spec, n) else { return nil }
-                    bits |= 1 << UInt64(idx)
-                }
+                guard once(32), let bits = fastNames(spec) else { return nil }
                 e.changed = bits
                 sawChanged = true
+            } else if key.elementsEqual("late".utf8) {
+                guard once(64), let bits = fastNames(spec) else { return nil }
+                e.late = bits
+            } else if key.elementsEqual("truncated".utf8) {
+                guard once(128), let bits = fastNames(spec) else { return nil }
+                e.truncated = bits
             } else {
                 return nil   // unknown keys are allowed, but the general decoder handles them
             }
@@ -119,6 +115,22 @@ extension JSONParser {
         guard i == end else { return nil }
         if !sawChanged && e.exitArgs.contains(where: { $0 != nil }) { e.computeChanged() }
         return e
+    }
+
+    /// A list of argument names, as a bit mask.
+    private mutating func fastNames(_ spec: EventSpec) -> UInt64? {
+        guard expect(UInt8(ascii: "[")) else { return nil }
+        var bits: UInt64 = 0
+        var firstItem = true
+        while true {
+            skipSpace()
+            if i < end, base[i] == UInt8(ascii: "]") { i += 1; break }
+            if !firstItem { guard expect(UInt8(ascii: ",")) else { return nil }; skipSpace() }
+            firstItem = false
+            guard let n = plainString(), let idx = argIndex(spec, n) else { return nil }
+            bits |= 1 << UInt64(idx)
+        }
+        return bits
     }
 
     private func argIndex(_ spec: EventSpec, _ name: UnsafeBufferPointer<UInt8>) -> Int? {
@@ -172,10 +184,15 @@ extension JSONParser {
                 else { return false }
             case 6:
                 if key.elementsEqual("cgroup".utf8) { guard once(1024), let n = fastInt(), n >= 0 else { return false }; p.cgroup = UInt64(n) }
+                else if key.elementsEqual("exe_fs".utf8) { guard once(32768), let s = fastString() else { return false }; p.exeFs = s }
                 else if key.elementsEqual("compat".utf8) {
                     guard once(2048), let v = try? parseValue(), case .bool(let b) = v else { return false }
                     p.compat = b
                 } else { return false }
+            case 7:
+                if key.elementsEqual("exe_ino".utf8) { guard once(8192), let n = fastInt(), n >= 0 else { return false }; p.exeIno = UInt64(n) }
+                else if key.elementsEqual("exe_dev".utf8) { guard once(16384), let n = fastInt(), n >= 0 else { return false }; p.exeDev = UInt64(n) }
+                else { return false }
             case 9:
                 guard key.elementsEqual("container".utf8), once(4096), let s = fastString() else { return false }
                 p.container = s

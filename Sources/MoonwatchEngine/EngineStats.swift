@@ -81,8 +81,16 @@ public struct EngineStats: Sendable {
         }))
     }
 
-    /// The process's peak resident set so far (getrusage), in bytes.
+    /// The process's peak resident set so far, in bytes: VmHWM of /proc/self/status, the high-water
+    /// mark of this program's own memory image. (getrusage's ru_maxrss also counts the image before
+    /// exec: a process spawned by a large parent through vfork starts with the parent's peak.)
     public static func peakRSS() -> UInt64 {
+        if let text = try? FileSystem.readText("/proc/self/status") {
+            for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                let digits = line.dropFirst(6).filter { $0.isNumber }
+                if let kb = UInt64(String(digits)) { return kb * 1024 }
+            }
+        }
         var u = rusage()
         guard getrusage(RUSAGE_SELF.rawValue, &u) == 0 else { return 0 }
         return UInt64(max(0, u.ru_maxrss)) * 1024

@@ -82,7 +82,14 @@ public enum FindingFormatter {
             fields.append("moonwatch.repeats.first_time", .string(rfc3339(r.first)))
         }
         if case .object(let d) = f.data {
-            for (k, v) in d.pairs { fields.append("moonwatch.data." + k, v) }
+            // Falco's output_fields hold scalars (consumers template and index them by key): a
+            // list or table from the signature's data goes in as its JSON text.
+            for (k, v) in d.pairs {
+                switch v {
+                case .array, .object: fields.append("moonwatch.data." + k, .string(v.jsonText))
+                default: fields.append("moonwatch.data." + k, v)
+                }
+            }
         }
         var output = "\(timeOfDay(f.time)): \(f.severity.falcoPriority) \(f.message)\(repeatsSuffix(f))"
         if let e = f.event {

@@ -489,7 +489,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: mw-trigger socket-calls | fdpass FILE | fdpass-socket | fdpass-uid FILE | "
                         "recvmmsg-compat | recvmmsg-native | recvmmsg-both | compat-socket | toctou-sendto N | "
                         "uffd-unpriv | revshell | memfd-exec | ptrace | modules | packet-socket | filter-matrix | "
-                        "flood N | pass-shadow\n");
+                        "flood N | pass-shadow | cold-exec | cold-connect | far32 | exec-race N | caps-control FILE | caps-fds FILE N | caps-mmsg FILE | "
+                        "caps-argv N | long-race N\n");
         return 2;
     }
     const char *w = getenv("MW_TRIGGER_WAIT");
@@ -518,6 +519,15 @@ int main(int argc, char **argv)
     if (!strcmp(s, "filter-matrix")) return filter_matrix();
     if (!strcmp(s, "flood")) return flood(arg ? atol(arg) : 500000);
     if (!strcmp(s, "pass-shadow")) return fdpass("/etc/shadow", 0);
+    if (!strcmp(s, "cold-exec")) return cold_exec();
+    if (!strcmp(s, "cold-connect")) return cold_connect();
+    if (!strcmp(s, "far32")) return far32();
+    if (!strcmp(s, "exec-race")) return exec_race(arg ? atoi(arg) : 200);
+    if (!strcmp(s, "caps-control")) return caps_control(arg ? arg : "/etc/hostname");
+    if (!strcmp(s, "caps-fds")) return caps_fds(arg ? arg : "/etc/hostname", argc > 3 ? atoi(argv[3]) : 100);
+    if (!strcmp(s, "caps-mmsg")) return caps_mmsg(arg ? arg : "/etc/hostname");
+    if (!strcmp(s, "caps-argv")) return caps_argv(arg ? atoi(arg) : 40);
+    if (!strcmp(s, "long-race")) return long_race(arg ? atoi(arg) : 40);
     fprintf(stderr, "mw-trigger: unknown scenario %s\n", s);
     return 2;
 }

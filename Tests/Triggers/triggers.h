@@ -24,4 +24,17 @@ uint32_t lo32(const void *p);
 /* filter.c */
 int filter_matrix(void);
 int flood(long n);
+
+/* evasion.c */
+int cold_exec(void);
+int cold_connect(void);
+int far32(void);
+int exec_race(int tries);
+
+/* caps.c */
+int caps_control(const char *path);
+int caps_fds(const char *path, int n);
+int caps_mmsg(const char *path);
+int caps_argv(int n);
+int long_race(int tries);
 #endif

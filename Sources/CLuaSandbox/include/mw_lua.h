@@ -63,7 +63,10 @@ typedef struct mw_tape {
     int64_t pid, tid, ppid, uid, gid;
     uint64_t cgroup, mntns, pidns;
     uint64_t changed;
-    uint32_t comm_off, comm_len, exe_off, exe_len, container_off, container_len;
+    uint64_t late;       /* arguments whose value is the exit read (entry read failed) */
+    uint64_t truncated;  /* arguments cut to the probe's limits */
+    uint64_t exe_ino, exe_dev;
+    uint32_t comm_off, comm_len, exe_off, exe_len, container_off, container_len, exe_fs_off, exe_fs_len;
     const mw_node *nodes;
     uint32_t nnodes;
     const char *bytes;
