@@ -28,16 +28,18 @@ public enum Signals {
 
     /// Installs the handlers: stop always; reload and reopen when the caller acts on them
     /// (otherwise SIGHUP and SIGUSR1 keep their default action).
-    public static func install(reload: Bool, reopen: Bool) {
+    public static func install(stop: Bool = true, reload: Bool, reopen: Bool) {
         let stopHandler: @convention(c) (Int32) -> Void = { sig in
             Signals.number.store(sig, ordering: .relaxed)
             Signals.stop.store(true, ordering: .relaxed)
             Watchdog.requestStop()   // async-signal-safe: one atomic store and a clock read
             signal(sig, SIG_DFL)     // async-signal-safe; the next one terminates
         }
-        handle(SIGINT, stopHandler)
-        handle(SIGTERM, stopHandler)
-        signal(SIGPIPE, SIG_IGN)
+        if stop {
+            handle(SIGINT, stopHandler)
+            handle(SIGTERM, stopHandler)
+            signal(SIGPIPE, SIG_IGN)
+        }
         if reload { handle(SIGHUP) { _ in Signals.hangup.store(true, ordering: .relaxed) } }
         if reopen { handle(SIGUSR1) { _ in Signals.usr1.store(true, ordering: .relaxed) } }
     }
