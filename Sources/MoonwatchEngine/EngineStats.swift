@@ -103,7 +103,7 @@ public struct EngineStats: Sendable {
     /// input and the kernel did, and (with `verbose`, or when they did something) each signature.
     public func text(elapsed: Double?, verbose: Bool) -> String {
         var lines: [String] = []
-        var first = "events: \(eventsIn) in"
+        var first = "events: \(Plain.number(eventsIn)) in"
         if let elapsed {
             first += " over \(Plain.duration(elapsed))"
             if elapsed > 0.05, eventsIn > 0 { first += " (\(Plain.number(UInt64(Double(eventsIn) / elapsed))) a second)" }

@@ -205,6 +205,21 @@ final class DaemonCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("findings: 3 written"), "the text summary still goes to the terminal")
     }
 
+    /// README.md shows the demo's TOCTOU finding in each format: it must be what replay writes.
+    func testTheReadmeSamplesAreWhatReplayWrites() throws {
+        let readme = try String(contentsOfFile: CLITests.root + "/README.md", encoding: .utf8)
+        let blocks = readme.components(separatedBy: "```json\n").dropFirst().map { $0.components(separatedBy: "\n```")[0] }
+        for (format, hostKey) in [("json", "host"), ("falco", "hostname"), ("tracee", "hostName")] {
+            let r = try moonwatch(["replay", "examples/demo.jsonl", "-o", format])
+            let line = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.contains("MW-2001") }.map(String.init))
+            let host = try XCTUnwrap(try JSONParser.parse(line)[hostKey]?.string)
+            let sample = line.replacingOccurrences(of: "\"\(hostKey)\":\"\(host)\"", with: "\"\(hostKey)\":\"HOST\"")
+            XCTAssertTrue(blocks.contains(sample), "README.md's \(format) sample is stale; replay writes:\n\(sample)")
+        }
+        let table = try moonwatch(["replay", "examples/demo.jsonl", "-o", "table"])
+        XCTAssertTrue(readme.contains("```\n" + table.stdout), "README.md's table sample is stale; replay writes:\n\(table.stdout)")
+    }
+
     // MARK: make install
 
     func testInstallThenRunTheInstalledBinaryWithTheInstalledConfigurationAndVerifyTheUnit() throws {
