@@ -96,9 +96,9 @@ public enum Authoring {
         }
     }
 
-    static let eventFields: Set<String> = ["name", "time", "ret", "process", "args", "exit_args", "changed"]
+    static let eventFields: Set<String> = ["name", "time", "ret", "process", "args", "exit_args", "changed", "late", "truncated"]
     static let processFields: Set<String> = ["pid", "tid", "ppid", "uid", "gid", "comm", "exe", "container", "cgroup",
-                                             "mntns", "pidns", "compat", "bits"]
+                                             "mntns", "pidns", "compat", "bits", "exe_ino", "exe_dev", "exe_fs"]
 
     /// Loads the signature (syntax, metadata, events, filter) and then reads its source for the
     /// field and argument names it uses, checked against the catalogue for the selected events.

@@ -126,6 +126,7 @@ enum LuaNames {
             if prev == "." || prev == ":" || prev == "::" || prev == "goto" { continue }
             let next = n + 1 < t.count ? t[n + 1].text : ""
             if next == "::" { continue }   // a label
+            if prev == "<" && next == ">" { continue }   // an attribute: local x <const>
             if brackets.last == "{" && (prev == "{" || prev == "," || prev == ";") && next == "=" { continue }   // a key
             if reported.insert(tok.text).inserted { out.append((tok.text, tok.line)) }
         }

@@ -153,7 +153,7 @@ final class AuthoringTests: XCTestCase {
             "l.lua:4: error: e.args.adr: none of the selected events (connect, close) has an argument 'adr' (did you mean 'addr'?)",
             "l.lua:6: error: e.exit_args.fd: only TOCTOU-tagged arguments have exit re-reads (addr)",
             "l.lua:7: error: e.process.pidd does not exist (did you mean 'pid'?)",
-            "l.lua:8: error: e.tme does not exist (fields: args, changed, exit_args, name, process, ret, time)",
+            "l.lua:8: error: e.tme does not exist (fields: args, changed, exit_args, late, name, process, ret, time, truncated)",
             "l.lua:3: warning: the signature never calls report{}, so it can never produce a finding",
         ])
     }
