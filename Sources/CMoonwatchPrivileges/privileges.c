@@ -166,7 +166,9 @@ static void allow_values(prog *p, int nr, int i, const uint32_t *vals, int nvals
     RET(p, FAIL(EPERM));
 }
 
-static void build_filter(prog *p, pid_t pid) {
+/* Another system call ABI (i386 through int 0x80, x32) kills the process; the accumulator then
+ * holds the call's number. */
+static void native_calls_only(prog *p) {
     p->n = 0;
     emit(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
     emit(p, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
@@ -174,6 +176,10 @@ static void build_filter(prog *p, pid_t pid) {
     LD_NR(p);
     emit(p, BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1);
     RET(p, SECCOMP_RET_KILL_PROCESS);
+}
+
+static void build_filter(prog *p, pid_t pid) {
+    native_calls_only(p);
 
     static const int plain[] = {
         /* I/O on descriptors it already has */
@@ -409,13 +415,7 @@ int mw_drop_privileges(const char *const *read_paths, int npaths, uint64_t keep_
 #define MW_OPEN_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
 
 static void build_helper_filter(prog *p) {
-    p->n = 0;
-    emit(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
-    emit(p, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-    RET(p, SECCOMP_RET_KILL_PROCESS);
-    LD_NR(p);
-    emit(p, BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1);
-    RET(p, SECCOMP_RET_KILL_PROCESS);
+    native_calls_only(p);
     static const int calls[] = { SYS_read, SYS_openat, SYS_fstat, SYS_newfstatat, SYS_close, SYS_sendmsg, SYS_fcntl, SYS_geteuid,
                                  SYS_rt_sigreturn, SYS_exit, SYS_exit_group, SYS_restart_syscall };
     for (size_t k = 0; k < sizeof calls / sizeof calls[0]; k++) allow(p, calls[k]);

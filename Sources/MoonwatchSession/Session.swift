@@ -362,30 +362,32 @@ public final class Session {
     // MARK: Live
 
     private func startLive(interest: KernelInterest) throws -> LiveSource {
-        var opts = LiveOptions(interest: interest)
+        var opts = try liveOptions(interest)
         opts.attachAll = true   // a reload can add any kind
+        return try startProbes(opts)
+    }
+
+    /// The probes' options from the configuration: scope, ring, statistics, and
+    /// MOONWATCH_PROBE_MODE=raw_tp, which skips tp_btf (comparing the two, or a kernel where it misbehaves).
+    private func liveOptions(_ interest: KernelInterest) throws -> LiveOptions {
+        var opts = LiveOptions(interest: interest)
         opts.pids = configuration.pid
         opts.comms = configuration.comm
         opts.uids = configuration.uid
         opts.ringBytes = configuration.ringSize << 20
         opts.programStatistics = configuration.bpfStats
-        try Session.applyProbeMode(&opts)
-        return try Session.startProbes(opts, configuration: configuration, log: log)
-    }
-
-    /// MOONWATCH_PROBE_MODE=raw_tp skips tp_btf (comparing the two, or a kernel where it misbehaves).
-    static func applyProbeMode(_ opts: inout LiveOptions) throws {
         opts.warn = { Engine.stderrLog($0) }
         if let m = getenv("MOONWATCH_PROBE_MODE").map({ String(cString: $0) }), !m.isEmpty {
             guard m == "tp_btf" || m == "raw_tp" else { throw SessionError("MOONWATCH_PROBE_MODE must be tp_btf or raw_tp, not \(m)") }
             opts.forceMode = m
         }
+        return opts
     }
 
     /// Starts the probes; `for` counts from the moment they are attached (loading, the verifier,
     /// can take a good part of a short duration on a busy machine).
-    static func startProbes(_ opts: LiveOptions, configuration c: Configuration, log: (String) -> Void) throws -> LiveSource {
-        let limit = c.duration
+    private func startProbes(_ opts: LiveOptions) throws -> LiveSource {
+        let limit = configuration.duration
         var deadline: Double?
         let source = try LiveSource(options: opts) {
             Signals.stopRequested || deadline.map { Signals.monotonicSeconds() >= $0 } ?? false
@@ -409,14 +411,7 @@ public final class Session {
             try Configuration.eventKinds(e, base: base) { ConfigError("--events", $0) }
         } ?? base
         if kinds.isEmpty { throw SessionError("no events to capture: the signatures select none; name some with --events") }
-        var opts = LiveOptions(interest: .everything(kinds))
-        opts.pids = configuration.pid
-        opts.comms = configuration.comm
-        opts.uids = configuration.uid
-        opts.ringBytes = configuration.ringSize << 20
-        opts.programStatistics = configuration.bpfStats
-        try Session.applyProbeMode(&opts)
-        let source = try Session.startProbes(opts, configuration: configuration, log: log)
+        let source = try startProbes(try liveOptions(.everything(kinds)))
         defer { source.stop() }
         let names = Catalogue.kinds.filter { kinds.contains($0) }.map(\.name)
         // Last: a failed start leaves an existing file alone.

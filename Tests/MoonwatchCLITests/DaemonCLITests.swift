@@ -4,31 +4,11 @@ import XCTest
 
 /// Issue 11 through the built binary: tuning the bundled set, the configuration file, alert
 /// volume, secrets, the first ten minutes, and `make install`.
-final class DaemonCLITests: XCTestCase {
-    var tmp = ""
-
-    override func setUpWithError() throws {
-        tmp = NSTemporaryDirectory() + "mw-daemon-\(getpid())-\(name.filter { $0.isLetter })"
-        try? FileManager.default.removeItem(atPath: tmp)
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: tmp) }
-
+extension CLITests {
     /// Runs the binary with no configuration file unless the arguments name one (so that an
     /// /etc/moonwatch/moonwatch.yaml on this machine cannot change what the tests see).
-    func moonwatch(_ args: [String]) throws -> CLITests.Result {
-        try moonwatch(args.contains("--config") || args.first == "--version" ? args : args + ["--config", ""], binary: nil)
-    }
-
-    func file(_ name: String, _ text: String) throws -> String {
-        let path = "\(tmp)/\(name)"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    func jsonLines(_ s: String) throws -> [Value] {
-        try s.split(separator: "\n").map { try JSONParser.parse(String($0)) }
+    func mw(_ args: [String]) throws -> CLITests.Result {
+        try moonwatch(args.contains("--config") || args.first == "--version" ? args : args + ["--config", ""])
     }
 
     func ids(_ r: CLITests.Result) throws -> [String] {
@@ -38,16 +18,16 @@ final class DaemonCLITests: XCTestCase {
     // MARK: tuning (acceptance: replay with --disable, --min-severity, a config file, --signatures)
 
     func testTuningTheBundledSetOnTheCommandLineAndInAFile() throws {
-        let all = try moonwatch(["replay", "examples/demo.jsonl"])
+        let all = try mw(["replay", "examples/demo.jsonl"])
         XCTAssertEqual(all.status, 0, all.stderr)
         XCTAssertEqual(try ids(all), ["MW-1001", "MW-2001", "MW-3001"])
 
-        XCTAssertEqual(try ids(try moonwatch(["replay", "examples/demo.jsonl", "--disable", "MW-1001"])), ["MW-2001", "MW-3001"])
-        XCTAssertEqual(try ids(try moonwatch(["replay", "examples/demo.jsonl", "--disable", "toctou"])), ["MW-1001", "MW-3001"], "by tag")
-        XCTAssertEqual(try ids(try moonwatch(["replay", "examples/demo.jsonl", "--min-severity", "medium"])), ["MW-2001", "MW-3001"])
+        XCTAssertEqual(try ids(try mw(["replay", "examples/demo.jsonl", "--disable", "MW-1001"])), ["MW-2001", "MW-3001"])
+        XCTAssertEqual(try ids(try mw(["replay", "examples/demo.jsonl", "--disable", "toctou"])), ["MW-1001", "MW-3001"], "by tag")
+        XCTAssertEqual(try ids(try mw(["replay", "examples/demo.jsonl", "--min-severity", "medium"])), ["MW-2001", "MW-3001"])
 
         let config = try file("mw.yaml", "disable: [MW-2001]\n")
-        let filed = try moonwatch(["replay", "examples/demo.jsonl", "--config", config])
+        let filed = try mw(["replay", "examples/demo.jsonl", "--config", config])
         XCTAssertEqual(try ids(filed), ["MW-1001", "MW-3001"], filed.stderr)
         XCTAssertTrue(filed.stderr.contains("11 signatures enabled, 1 disabled"), filed.stderr)
 
@@ -55,7 +35,7 @@ final class DaemonCLITests: XCTestCase {
             return { id = "LOCAL-EXTRA", version = "1.0.0", name = "extra", description = "every close", severity = "low",
               events = { "close" }, on_event = function(event, state) report{ message = "closed " .. event.args.fd } end }
             """)
-        let added = try moonwatch(["replay", "examples/demo.jsonl", "--signatures", extra])
+        let added = try mw(["replay", "examples/demo.jsonl", "--signatures", extra])
         XCTAssertEqual(try ids(added), ["LOCAL-EXTRA", "MW-1001", "MW-2001", "MW-3001"], "added to the bundled set, not instead of it")
     }
 
@@ -64,11 +44,11 @@ final class DaemonCLITests: XCTestCase {
             return { id = "MW-1001", version = "9.0.0", name = "my fd passing", description = "d", severity = "low",
               events = { "sendmsg" }, on_event = function(event, state) report{ message = "mine" } end }
             """)
-        let r = try moonwatch(["replay", "examples/demo.jsonl", "--signatures", mine])
+        let r = try mw(["replay", "examples/demo.jsonl", "--signatures", mine])
         XCTAssertTrue(r.stderr.contains("\(mine) replaces the bundled signature MW-1001 (signatures/ipc/fd_passed_over_unix_socket.lua)"), r.stderr)
         XCTAssertEqual(try jsonLines(r.stdout).filter { $0["signature"]?["id"] == "MW-1001" }.map { $0["message"] }, ["mine"])
 
-        let list = try moonwatch(["signatures", "list", "--disable", "MW-7001", "--min-severity", "medium", "--params"])
+        let list = try mw(["signatures", "list", "--disable", "MW-7001", "--min-severity", "medium", "--params"])
         XCTAssertEqual(list.status, 0, list.stderr)
         for line in list.stdout.split(separator: "\n") { XCTAssertLessThanOrEqual(line.count, 100, String(line)) }
         XCTAssertTrue(list.stdout.contains("MW-7001 is disabled: disabled by id"), list.stdout)
@@ -80,9 +60,9 @@ final class DaemonCLITests: XCTestCase {
     func testAParameterFromTheCommandLineIsCheckedAndApplied() throws {
         let socket = #"{"name":"socket","time":1,"ret":3,"process":{"pid":7,"tid":7,"ppid":1,"uid":0,"gid":0,"comm":"agentd","exe":"/opt/agentd"},"args":{"domain":17,"type":3,"protocol":768}}"#
         let input = try file("socket.jsonl", socket + "\n")
-        XCTAssertEqual(try ids(try moonwatch(["replay", input])), ["MW-7001"])
-        XCTAssertEqual(try ids(try moonwatch(["replay", input, "--param", "MW-7001.tools=ping,agentd"])), [])
-        let typo = try moonwatch(["replay", input, "--param", "MW-7001.tool=agentd"])
+        XCTAssertEqual(try ids(try mw(["replay", input])), ["MW-7001"])
+        XCTAssertEqual(try ids(try mw(["replay", input, "--param", "MW-7001.tools=ping,agentd"])), [])
+        let typo = try mw(["replay", input, "--param", "MW-7001.tool=agentd"])
         XCTAssertNotEqual(typo.status, 0)
         XCTAssertTrue(typo.stderr.contains("--param: MW-7001 has no parameter 'tool'; did you mean 'tools'?"), typo.stderr)
     }
@@ -91,7 +71,7 @@ final class DaemonCLITests: XCTestCase {
 
     func testConfigShowSaysWhereEachValueComesFromAndUnknownKeysAreLocated() throws {
         let config = try file("mw.yaml", "rate_limit: 5\nmin_severity: low\n")
-        let r = try moonwatch(["config", "show", "--config", config, "--set", "rate_limit=6", "--min-severity", "high", "--disable", "MW-1001"])
+        let r = try mw(["config", "show", "--config", config, "--set", "rate_limit=6", "--min-severity", "high", "--disable", "MW-1001"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stdout.split(separator: "\n").map(String.init)
         func line(_ key: String) -> String { lines.first { $0.hasPrefix(key + ":") } ?? "" }
@@ -101,7 +81,7 @@ final class DaemonCLITests: XCTestCase {
         XCTAssertTrue(line("budget").hasSuffix("# default"), line("budget"))
 
         let bad = try file("bad.yaml", "rate_limit: 5\nmin_severty: high\n")
-        let e = try moonwatch(["replay", "examples/demo.jsonl", "--config", bad])
+        let e = try mw(["replay", "examples/demo.jsonl", "--config", bad])
         XCTAssertNotEqual(e.status, 0)
         XCTAssertTrue(e.stderr.contains("\(bad):2: unknown key 'min_severty'; did you mean 'min_severity'?"), e.stderr)
         XCTAssertEqual(e.stdout, "")
@@ -109,7 +89,7 @@ final class DaemonCLITests: XCTestCase {
 
     /// Every long option of the commands that take a configuration is a key of the same name.
     func testEveryLongOptionIsAConfigurationKey() throws {
-        let shown = try moonwatch(["config", "show"])
+        let shown = try mw(["config", "show"])
         let keys = Set(shown.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix(" ") }
             .compactMap { $0.split(separator: ":").first.map(String.init) })
         XCTAssertGreaterThan(keys.count, 20)
@@ -130,7 +110,7 @@ final class DaemonCLITests: XCTestCase {
     }
 
     func testVersion() throws {
-        let r = try moonwatch(["--version"])
+        let r = try mw(["--version"])
         XCTAssertEqual(r.status, 0)
         XCTAssertTrue(r.stdout.first?.isNumber ?? false, r.stdout)
     }
@@ -143,7 +123,7 @@ final class DaemonCLITests: XCTestCase {
         let base: UInt64 = 1_795_245_781_000_400_000
         let lines = (0..<500).map { race.replacingOccurrences(of: "\"time\":1795245781000400000", with: "\"time\":\(base + UInt64($0) * 50_000_000)") }
         let input = try file("race.jsonl", lines.joined(separator: "\n") + "\n")
-        let r = try moonwatch(["replay", input, "--stats"])
+        let r = try mw(["replay", input, "--stats"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let findings = try jsonLines(r.stdout)
         XCTAssertEqual(findings.count, 2, r.stdout)
@@ -151,10 +131,10 @@ final class DaemonCLITests: XCTestCase {
         let stats = try JSONParser.parse(String(r.stderr.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""))
         XCTAssertEqual(stats["output"]?["folded"], 499)
         XCTAssertEqual(stats["output"]?["written"], 2)
-        let table = try moonwatch(["replay", input, "-o", "table"])
+        let table = try mw(["replay", input, "-o", "table"])
         XCTAssertEqual(table.stdout.split(separator: "\n").count, 3, table.stdout)
         XCTAssertTrue(table.stdout.contains("(499 more times from "), table.stdout)
-        XCTAssertEqual(try moonwatch(["replay", input, "--dedup-window", "0", "--rate-limit", "0"]).stdout.split(separator: "\n").count, 500)
+        XCTAssertEqual(try mw(["replay", input, "--dedup-window", "0", "--rate-limit", "0"]).stdout.split(separator: "\n").count, 500)
     }
 
     func testNoFindingCarriesAnEnvironmentValueUnlessAsked() throws {
@@ -165,20 +145,20 @@ final class DaemonCLITests: XCTestCase {
         let exec = #"{"name":"execve","time":1,"ret":0,"process":{"pid":9,"tid":9,"ppid":1,"uid":0,"gid":0,"comm":"sh"},"args":{"pathname":"/bin/sh","argv":["sh","-c","true"],"envp":["API_TOKEN=hunter2","LANG=C"]}}"#
         let input = try file("exec.jsonl", exec + "\n")
         for format in ["json", "falco", "tracee", "table"] {
-            let r = try moonwatch(["replay", input, "--no-bundled", "--signatures", sig, "-o", format])
+            let r = try mw(["replay", input, "--no-bundled", "--signatures", sig, "-o", format])
             XCTAssertEqual(r.status, 0, r.stderr)
             XCTAssertFalse(r.stdout.contains("hunter2"), "\(format): \(r.stdout)")
             if format == "json" { XCTAssertTrue(r.stdout.contains("API_TOKEN=<redacted>"), r.stdout) }
         }
-        let kept = try moonwatch(["replay", input, "--no-bundled", "--signatures", sig, "--keep-env", "API_TOKEN"])
+        let kept = try mw(["replay", input, "--no-bundled", "--signatures", sig, "--keep-env", "API_TOKEN"])
         XCTAssertTrue(kept.stdout.contains("API_TOKEN=hunter2"), kept.stdout)
     }
 
     // MARK: the first ten minutes
 
     func testAFindingsFileGivenToReplayIsNamedOnce() throws {
-        let findings = try file("findings.json", try moonwatch(["replay", "examples/demo.jsonl"]).stdout)
-        let r = try moonwatch(["replay", findings])
+        let findings = try file("findings.json", try mw(["replay", "examples/demo.jsonl"]).stdout)
+        let r = try mw(["replay", findings])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stderr.components(separatedBy: "holds findings").count - 1, 1, r.stderr)
         XCTAssertFalse(r.stderr.contains("malformed"), r.stderr)
@@ -187,7 +167,7 @@ final class DaemonCLITests: XCTestCase {
     func testATerminalGetsATableAndThePlainSummary() throws {
         // script(1) gives the command a terminal.
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script(1) is not installed") }
-        let r = try moonwatch(["replay", "examples/demo.jsonl", "--config", ""], binary: nil, via: ["/usr/bin/script", "-qec"])
+        let r = try moonwatch(["replay", "examples/demo.jsonl", "--config", ""], via: ["/usr/bin/script", "-qec"])
         XCTAssertTrue(r.stdout.contains("TIME                 SEVERITY  SIGNATURE"), r.stdout)
         XCTAssertTrue(r.stdout.contains("findings go to standard output as a table"), r.stdout)
         XCTAssertTrue(r.stdout.contains("events: 8 in over "), r.stdout)
@@ -197,7 +177,7 @@ final class DaemonCLITests: XCTestCase {
 
     func testStatsGoToAFile() throws {
         let path = tmp + "/stats.json"
-        let r = try moonwatch(["replay", "examples/demo.jsonl", "--stats-file", path])
+        let r = try mw(["replay", "examples/demo.jsonl", "--stats-file", path])
         XCTAssertEqual(r.status, 0, r.stderr)
         let stats = try JSONParser.parse(try String(contentsOfFile: path, encoding: .utf8))
         XCTAssertEqual(stats["events_in"], 8)
@@ -210,23 +190,24 @@ final class DaemonCLITests: XCTestCase {
         let readme = try String(contentsOfFile: CLITests.root + "/README.md", encoding: .utf8)
         let blocks = readme.components(separatedBy: "```json\n").dropFirst().map { $0.components(separatedBy: "\n```")[0] }
         for (format, hostKey) in [("json", "host"), ("falco", "hostname"), ("tracee", "hostName")] {
-            let r = try moonwatch(["replay", "examples/demo.jsonl", "-o", format])
+            let r = try mw(["replay", "examples/demo.jsonl", "-o", format])
             let line = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.contains("MW-2001") }.map(String.init))
             let host = try XCTUnwrap(try JSONParser.parse(line)[hostKey]?.string)
             let sample = line.replacingOccurrences(of: "\"\(hostKey)\":\"\(host)\"", with: "\"\(hostKey)\":\"HOST\"")
             XCTAssertTrue(blocks.contains(sample), "README.md's \(format) sample is stale; replay writes:\n\(sample)")
         }
-        let table = try moonwatch(["replay", "examples/demo.jsonl", "-o", "table"])
+        let table = try mw(["replay", "examples/demo.jsonl", "-o", "table"])
         XCTAssertTrue(readme.contains("```\n" + table.stdout), "README.md's table sample is stale; replay writes:\n\(table.stdout)")
     }
 
     // MARK: make install
 
     func testInstallThenRunTheInstalledBinaryWithTheInstalledConfigurationAndVerifyTheUnit() throws {
-        func make(_ args: [String]) throws -> (Int32, String) {
+        /// A tool's exit status and everything it printed.
+        func run(_ tool: String, _ args: [String]) throws -> (Int32, String) {
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/make")
-            p.arguments = ["-s", "-C", CLITests.root, "install", "INSTALL_BIN=\(CLITests.binary)"] + args
+            p.executableURL = URL(fileURLWithPath: tool)
+            p.arguments = args
             let out = Pipe()
             p.standardOutput = out
             p.standardError = out
@@ -234,6 +215,9 @@ final class DaemonCLITests: XCTestCase {
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
             return (p.terminationStatus, text)
+        }
+        func make(_ args: [String]) throws -> (Int32, String) {
+            try run("/usr/bin/make", ["-s", "-C", CLITests.root, "install", "INSTALL_BIN=\(CLITests.binary)"] + args)
         }
         let dest = tmp + "/dest"
         let (status, text) = try make(["DESTDIR=\(dest)"])
@@ -261,46 +245,8 @@ final class DaemonCLITests: XCTestCase {
         XCTAssertTrue(unitText.contains("ExecStart=\(prefix)/usr/bin/moonwatch run --config \(prefix)/etc/moonwatch/moonwatch.yaml"), unitText)
         XCTAssertTrue(unitText.contains("ExecReload=/bin/kill -HUP $MAINPID"))
         XCTAssertTrue(unitText.contains("Restart=on-failure"))
-        let v = Process()
-        v.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        v.arguments = ["verify", unit]
-        let out = Pipe()
-        v.standardOutput = out
-        v.standardError = out
-        try v.run()
-        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        v.waitUntilExit()
-        XCTAssertEqual(v.terminationStatus, 0, said)
+        let (verified, said) = try run("/usr/bin/systemd-analyze", ["verify", unit])
+        XCTAssertEqual(verified, 0, said)
         XCTAssertFalse(said.contains("moonwatch.service"), "systemd-analyze has something to say about the unit: \(said)")
-    }
-}
-
-extension DaemonCLITests {
-    /// Runs another binary (an installed copy), or the built one through a wrapper (`via`: the
-    /// command line is passed to it as one shell string, as script(1) takes it).
-    func moonwatch(_ args: [String], binary: String?, via: [String]? = nil) throws -> CLITests.Result {
-        let p = Process()
-        let command = [binary ?? CLITests.binary] + args
-        if let via {
-            p.executableURL = URL(fileURLWithPath: via[0])
-            p.arguments = Array(via.dropFirst()) + [command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " "), "/dev/null"]
-        } else {
-            p.executableURL = URL(fileURLWithPath: command[0])
-            p.arguments = args
-        }
-        p.currentDirectoryURL = URL(fileURLWithPath: CLITests.root)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-        try p.run()
-        nonisolated(unsafe) var errData = Data()
-        let t = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        t.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        while t.isExecuting || !t.isFinished { usleep(1000) }
-        return CLITests.Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
     }
 }

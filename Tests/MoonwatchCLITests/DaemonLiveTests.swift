@@ -5,32 +5,7 @@ import XCTest
 /// `run` as a daemon after it dropped its privileges: SIGHUP reads the configuration file again and
 /// the enabled signatures change; SIGUSR1 reopens the findings file that logrotate moved (through
 /// the opener helper: the run itself can no longer open a file for writing). Live: root and eBPF.
-final class DaemonLiveTests: XCTestCase {
-    var tmp = ""
-
-    override func setUpWithError() throws {
-        let required = ProcessInfo.processInfo.environment["MOONWATCH_REQUIRE_LIVE"] == "1"
-        if geteuid() != 0 {
-            if required { XCTFail("live test needs root (MOONWATCH_REQUIRE_LIVE=1)") }
-            throw XCTSkip("live test: not root, eBPF is not permitted")
-        }
-        tmp = NSTemporaryDirectory() + "mw-daemon-live-\(getpid())-\(name.filter { $0.isLetter })"
-        try? FileManager.default.removeItem(atPath: tmp)
-        try FileManager.default.createDirectory(atPath: tmp + "/sigs", withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { if !tmp.isEmpty { try? FileManager.default.removeItem(atPath: tmp) } }
-
-    func connectOnce() {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = UInt16(9).bigEndian
-        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        close(fd)
-    }
-
+extension PrivilegeDropLiveTests {
     /// A packet socket: what MW-7001 reports for a program that is not a network tool (this one).
     func packetSocket() {
         let fd = socket(17 /* AF_PACKET */, Int32(SOCK_RAW.rawValue), 0)

@@ -56,9 +56,7 @@ final class DedupTests: SessionTestCase {
             report{ message = "by port " .. event.args.sockfd, dedup = "one key" }
             do return end
             """))
-        var c = Configuration()
-        c.noBundled = true
-        c.signatures = [tmp + "/sigs"]
+        let c = userSignaturesOnly()
         var other = testProcess
         other.pid = 200
         let events = [event("connect", args: ["sockfd": 3]), event("connect", time: 2, process: other, args: ["sockfd": 4])]
@@ -73,9 +71,7 @@ final class DedupTests: SessionTestCase {
     func testEnvironmentValuesLeaveFindingsUnlessKept() throws {
         try write("sigs/exec.lua", signatureText(id: "T-EXEC", events: "\"execve\"",
                                                  message: "\"env seen by the signature: \" .. table.concat(event.args.envp, \";\")"))
-        var c = Configuration()
-        c.noBundled = true
-        c.signatures = [tmp + "/sigs"]
+        var c = userSignaturesOnly()
         c.keepEnv = ["LANG"]
         let exec = event("execve", args: ["pathname": "/bin/sh", "argv": ["sh"],
                                           "envp": ["API_TOKEN=s3cr3t", "LANG=C.UTF-8", "NOVALUE"]])

@@ -90,9 +90,7 @@ final class ReloadTests: SessionTestCase {
     func testARuntimeDisabledSignatureLeavesTheKernelInterest() throws {
         try write("sigs/bad.lua", signatureText(id: "T-BAD", events: "\"bind\"", body: "error('always')"))
         try write("sigs/ok.lua", signatureText(id: "T-OK", events: "\"sendmsg\""))
-        var c = Configuration()
-        c.noBundled = true
-        c.signatures = [tmp + "/sigs"]
+        let c = userSignaturesOnly()
         var interests: [Set<String>] = []
         let binds = (1...Signature.consecutiveFailureLimit).map { event("bind", time: UInt64($0)) }
         _ = try run(try session(c), [binds, [event("sendmsg")]], follow: { interests.append(Set($0.kinds.keys.map(\.name))) })

@@ -35,6 +35,14 @@ class SessionTestCase: XCTestCase {
         try ConfigurationSource(configFile: file, environment: environment, sets: sets, options: options).resolve()
     }
 
+    /// Only the signatures in tmp/sigs (no bundled set).
+    func userSignaturesOnly() -> Configuration {
+        var c = Configuration()
+        c.noBundled = true
+        c.signatures = [tmp + "/sigs"]
+        return c
+    }
+
     func session(_ c: Configuration, source: ConfigurationSource? = nil) throws -> Session {
         try Session(configuration: c, source: source, log: { [unowned self] in self.logged.append($0) })
     }

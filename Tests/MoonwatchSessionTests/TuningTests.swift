@@ -68,9 +68,7 @@ final class TuningTests: SessionTestCase {
 
     func testFindingsBelowTheFloorAreDroppedAndCounted() throws {
         try write("sigs/mixed.lua", signatureText(id: "T-MIX", severity: "high", body: "report{ message = 'quiet', severity = 'low' }"))
-        var c = Configuration()
-        c.noBundled = true
-        c.signatures = [tmp + "/sigs"]
+        var c = userSignaturesOnly()
         c.minSeverity = .medium
         let (findings, o) = try run(try session(c), [[event("sendmsg")]])
         XCTAssertEqual(findings.map(\.message), ["seen sendmsg"])
@@ -91,9 +89,7 @@ final class TuningTests: SessionTestCase {
     func testEachSessionHasItsOwnProcessTable() throws {
         try write("sigs/lineage.lua", signatureText(id: "T-LIN", events: "\"execve\", \"sendmsg\"",
                                                     message: "mw.process(777) and mw.process(777).comm or 'unknown'"))
-        var c = Configuration()
-        c.noBundled = true
-        c.signatures = [tmp + "/sigs"]
+        let c = userSignaturesOnly()
         let other = ProcessContext(pid: 777, tid: 777, ppid: 1, uid: 0, gid: 0, comm: "sshd", exe: "/usr/sbin/sshd")
         let a = try session(c), b = try session(c)
         XCTAssertEqual(try run(a, [[event("execve", process: other), event("sendmsg")]]).findings.map(\.message), ["sshd", "sshd"])
