@@ -27,6 +27,7 @@
 #include "lib/record.h"
 #include "lib/filter.h"
 #include "lib/changed.h"
+#include "lib/uring.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -558,4 +559,30 @@ SEC("raw_tracepoint/sched_process_exit")
 int mw_exit_raw(struct bpf_raw_tracepoint_args *ctx)
 {
     return on_exit_task();
+}
+
+/* ----------------------------------------------------------- io_uring ---- */
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(mw_uring_submit_btf, struct io_kiocb *req)
+{
+    return uring_submit(req);
+}
+
+SEC("raw_tracepoint/io_uring_submit_req")
+int mw_uring_submit_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    return uring_submit((struct io_kiocb *)ctx->args[0]);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(mw_uring_complete_btf, void *ctx_, void *req, struct io_uring_cqe *cqe)
+{
+    return uring_complete(req, cqe);
+}
+
+SEC("raw_tracepoint/io_uring_complete")
+int mw_uring_complete_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    return uring_complete((void *)ctx->args[1], (struct io_uring_cqe *)ctx->args[2]);
 }

@@ -59,6 +59,15 @@ public struct Event: Sendable, Equatable {
     /// vectors end with a digest of the whole value (``LongValue``); what a message had past the
     /// cut is summarised, never dropped silently.
     public var truncated: UInt64 = 0
+    /// How the call reached the kernel when not as its own syscall: `socketcall` (ia32's
+    /// multiplexer) or `io_uring` (a request in a submission ring: no syscall at all; a
+    /// descriptor argument is the one the request named, -1 for a fixed-file index).
+    public var via: Via? = nil
+
+    public enum Via: String, Sendable, Equatable, CaseIterable {
+        case socketcall
+        case ioUring = "io_uring"
+    }
 
     public init(kind: EventKind, time: UInt64 = 0, ret: Int64 = 0, process: ProcessContext = ProcessContext(),
                 args: [Value?]? = nil, exitArgs: [Value?]? = nil, changed: UInt64 = 0) {

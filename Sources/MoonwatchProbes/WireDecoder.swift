@@ -169,6 +169,7 @@ public struct WireDecoder {
         var e = Event(kind: kind, time: time, ret: h.ret, process: p, args: args, exitArgs: exitArgs)
         e.late = late
         e.truncated = truncated
+        if h.flags & UInt16(MW_EV_URING) != 0 { e.via = .ioUring } else if h.flags & UInt16(MW_EV_SOCKETCALL) != 0 { e.via = .socketcall }
         if plan.hasTOCTOU && sawExit { e.computeChanged() }
         if h.flags & UInt16(MW_EV_PROCESS) != 0, kind.name == "process_exit", p.pid == p.tid { exe.forget(pid: pid) }
         return e

@@ -29,7 +29,7 @@ public final class ProcessTable {
     public func observe(_ e: Event) {
         let p = e.process
         if p.pid != last.pid || p.ppid != last.ppid || p.uid != last.uid || p.comm != last.comm || p.exe != last.exe
-            || p.mntns != last.mntns || p.pidns != last.pidns {
+            || p.mntns != last.mntns || p.pidns != last.pidns || p.exeIno != last.exeIno || p.exeDev != last.exeDev {
             put(pid: p.pid, ppid: p.ppid, p)
             last = p
         }
@@ -60,7 +60,8 @@ public final class ProcessTable {
             exe.withUTF8 { x in
                 c.withMemoryRebound(to: CChar.self) { cc in
                     x.withMemoryRebound(to: CChar.self) { xx in
-                        _ = mw_proctable_put(raw, pid, ppid, p.uid, cc.baseAddress, cc.count, xx.baseAddress, xx.count, p.mntns, p.pidns)
+                        _ = mw_proctable_put(raw, pid, ppid, p.uid, cc.baseAddress, cc.count, xx.baseAddress, xx.count, p.mntns, p.pidns,
+                                             p.exeIno, p.exeDev)
                     }
                 }
             }

@@ -166,3 +166,52 @@ final class LiveCapsProbeTests: XCTestCase {
         print("long-race: \(changed) of \(seen) execs had the path's 700th byte flipped during the copy")
     }
 }
+
+/// io_uring requests that do what catalogue syscalls do (issue 8, class 4): no syscall is made,
+/// the events come from io_uring's own tracepoints, marked `via = "io_uring"`.
+final class LiveIoUringTests: XCTestCase {
+    func testRequestsThatMakeNoSyscallAreSeen() throws {
+        try LiveGate.check()
+        let path = NSTemporaryDirectory() + "mw-uring-secret-\(getpid())"
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("s".utf8)))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var o = LiveOptions(kinds: Set(["socket", "connect", "sendmsg", "openat", "process_exit"].compactMap { Catalogue.kind(named: $0) }))
+        o.comms = ["mw-trigger"]
+        let s: LiveSession
+        do { s = try LiveSession(o) } catch { try LiveGate.check(error); throw error }
+        defer { s.stop() }
+        let run = try Trigger.run("io-uring", [path])
+        guard run["setup"] == "0" else { throw XCTSkip("io_uring is not permitted on this machine (io_uring_setup: \(run["setup"] ?? "?"))") }
+        let ev = s.collect(timeout: 8) { $0.name == "process_exit" && $0.process.pid == run.pid }
+        let mine = ev.filter { $0.process.pid == run.pid && $0.via == .ioUring }
+
+        let socket = try XCTUnwrap(mine.first { $0.name == "socket" }, "\(ev.map { "\($0.name)/\($0.via?.rawValue ?? "-")" })")
+        XCTAssertEqual(socket.ret, try XCTUnwrap(run.int("socket")))
+        XCTAssertEqual(socket[arg: "domain"], 2)
+        XCTAssertEqual(socket[arg: "type"], 1)
+
+        let connect = try XCTUnwrap(mine.first { $0.name == "connect" })
+        XCTAssertEqual(connect.ret, 0)
+        XCTAssertEqual(connect[arg: "sockfd"], .int(Int64(try XCTUnwrap(run.int("socket")))), "the descriptor the request named")
+        XCTAssertEqual(connect[arg: "addr"]?["addr"], "127.0.0.1")
+        XCTAssertEqual(connect[arg: "addr"]?["port"], .int(try XCTUnwrap(run.int("port"))))
+
+        let send = try XCTUnwrap(mine.first { $0.name == "sendmsg" })
+        XCTAssertEqual(send.ret, 1)
+        let files = send[arg: "msg"]?["control"]?[0]?["files"]
+        XCTAssertEqual(files?[0]?["path"]?.string, path)
+        XCTAssertEqual(files?[0]?["fd"], .int(try XCTUnwrap(run.int("passed"))))
+        XCTAssertEqual(send[arg: "socket"]?["family"], "AF_UNIX", "the request's socket, described from its file")
+
+        let open = try XCTUnwrap(mine.first { $0.name == "openat" })
+        XCTAssertEqual(open.ret, try XCTUnwrap(run.int("openat")))
+        XCTAssertEqual(open[arg: "pathname"]?.string, path, "the kernel's copy of the path")
+
+        // No syscall of those numbers was made: every such event of the trigger came from the ring.
+        XCTAssertFalse(ev.contains { $0.process.pid == run.pid && $0.name == "sendmsg" && $0.via == nil })
+        // The bundled detection fires on the ring's send as on the syscall.
+        let f = try bundledFindings(ev).filter { $0.signature.id == "MW-1001" && $0.event?.process.pid == run.pid }
+        XCTAssertEqual(f.count, 1)
+        XCTAssertEqual(f.first?.event?.via, .ioUring)
+    }
+}

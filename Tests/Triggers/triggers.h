@@ -37,4 +37,10 @@ int caps_fds(const char *path, int n);
 int caps_mmsg(const char *path);
 int caps_argv(int n);
 int long_race(int tries);
+
+/* uring.c */
+int io_uring_ops(const char *path);
+
+/* shells.c */
+int shells(void);
 #endif

@@ -134,6 +134,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field exit_args table<string, any> exit re-reads of TOCTOU arguments
 ---@field changed string[] names of arguments whose entry and exit reads differ
 ---@field late string[] names of arguments the entry read could not read (memory not resident yet): their value is the exit read
+---@field via nil|"socketcall"|"io_uring" how the call reached the kernel when not as a syscall of its own: ia32 socketcall, or an io_uring request (no syscall at all; a descriptor argument is the one the request named (-1 for a fixed-file index) and args.socket describes the request's socket)
 ---@field truncated string[] names of arguments cut to the probe's limits: long strings and vectors end with a digest (\0[len=N fnv1a=HEX]), messages summarise what was past the cut (control entries with beyond=true, msg.rights, a vector's scanned entry); attacker-made truncation is worth suspicion
 
 ---Arguments of sendmsg: Send a message on a socket, with an optional destination address and ancillary data.
@@ -538,6 +539,8 @@ function mw.who(event) end
 ---@field exe string
 ---@field mntns integer
 ---@field pidns integer
+---@field exe_ino integer
+---@field exe_dev integer
 
 ---What moonwatch last saw of a process, or nil.
 ---@param pid integer
@@ -549,6 +552,20 @@ function mw.process(pid) end
 ---@param max? integer
 ---@return mw.ProcessEntry[]
 function mw.ancestors(pid, max) end
+
+---@class mw.Identity
+---@field ino integer
+---@field dev integer
+
+---The identity (inode, device) of the file at `path` on this host, following links, or nil.
+---Allow-lists key on it: a renamed copy or a bind mount is another file.
+---@param path string
+---@return mw.Identity?
+function mw.identity(path) end
+
+---The host's mount namespace (pid 1's), or nil.
+---@return integer?
+function mw.host_mntns() end
 
 ---The errno name of a failed call's return value (`mw.errno(-38) == "ENOSYS"`), or nil when `ret`
 ---is not a failure. Messages name errnos, not numbers.

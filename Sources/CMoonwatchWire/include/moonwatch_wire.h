@@ -247,6 +247,7 @@ struct mw_live {
 #define MW_EV_TRUNC 0x8       /* some block was cut for lack of space */
 #define MW_EV_PROCESS 0x10    /* a scheduler event, not a syscall */
 #define MW_EV_EXIT_TIME 0x20  /* selected only when the call returned: ts_enter holds that time */
+#define MW_EV_URING 0x40      /* an io_uring request, not a syscall: nr is the x86_64 number of the call it does */
 
 struct mw_event_hdr {
     __u16 version;   /* MW_WIRE_VERSION */
