@@ -22,7 +22,7 @@ enum Privileges {
             throw PrivilegeError(description: "cannot drop privileges after attaching the probes: \(error); refusing to run with them")
         }
         return ("privileges dropped in \(report.threads) threads: no capabilities, no_new_privs, seccomp allow-list"
-                + (report.landlock_abi > 0 ? ", Landlock (ABI \(report.landlock_abi)): files read-only beneath the signature paths and the configuration" : ""),
+                + (report.landlock_abi > 0 ? ", Landlock (ABI \(report.landlock_abi)): files read-only beneath the signature paths" : ""),
                 warning.isEmpty ? nil : warning)
     }
 
