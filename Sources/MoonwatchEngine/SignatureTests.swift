@@ -23,12 +23,15 @@ import MoonwatchSignatures
 /// N copies of the event, copy k with k added to each listed integer field (for bounds on state).
 /// A value `{"$identity": ["/bin/sh", "ino"]}` (or `"dev"`) is that file's identity on the machine
 /// running the tests, so that cases of identity-based allow-lists need no machine-specific numbers;
-/// a case naming a file this machine lacks fails and says so.
+/// a case naming a file this machine lacks fails and says so. `"params": {"tools": ["/bin/true"]}`
+/// runs a case with parameter values other than the defaults (as `--param` would set them).
 public struct SignatureTestFile: Sendable {
     public struct Case: Sendable {
         public var name: String
         public var events: [Event]
         public var expect: [Expectation]
+        /// Parameter values of this case (name -> override), as the configuration would set them.
+        public var params: [String: ParamOverride] = [:]
     }
     public struct Expectation: Sendable {
         public var id: String?
@@ -85,7 +88,18 @@ public struct SignatureTestFile: Sendable {
                                       messageContains: e["message_contains"]?.string, data: e["data"])
                 expect += Array(repeating: one, count: count)
             }
-            cases.append(Case(name: name, events: events, expect: expect))
+            var params: [String: ParamOverride] = [:]
+            if let pv = c["params"] {
+                guard case .object(let po) = pv else { throw fail("case \"\(name)\": \"params\" must be an object of parameter values") }
+                for (k, v) in po.pairs {
+                    if case .array(let items) = v {
+                        params[k] = ParamOverride(.list(items.map { $0.string ?? $0.jsonText }), origin: "case \"\(name)\"")
+                    } else {
+                        params[k] = ParamOverride(.scalar(v.string ?? v.jsonText), origin: "case \"\(name)\"")
+                    }
+                }
+            }
+            cases.append(Case(name: name, events: events, expect: expect, params: params))
         }
         return SignatureTestFile(path: path, cases: cases)
     }
@@ -203,7 +217,14 @@ public enum SignatureTestRunner {
     static func runCase(_ c: SignatureTestFile.Case, source: SignatureSource,
                         limits: SandboxLimits) -> Result<(String, SignatureTestResult.CaseResult), SignatureError> {
         let sig: Signature
-        do { sig = try Signature(source: source, limits: limits) } catch { return .failure(error) }
+        do {
+            if c.params.isEmpty {
+                sig = try Signature(source: source, limits: limits)
+            } else {
+                let id = try Signature(source: source, limits: limits).info.id
+                sig = try Signature(source: source, limits: limits, params: [id: c.params])
+            }
+        } catch { return .failure(error) }
         // mw.process() reads the engine's own table: each case starts from what it shows alone.
         let sink = CollectingSink()
         var problems: [String] = []

@@ -53,7 +53,7 @@ extension CLITests {
         for line in list.stdout.split(separator: "\n") { XCTAssertLessThanOrEqual(line.count, 100, String(line)) }
         XCTAssertTrue(list.stdout.contains("MW-7001 is disabled: disabled by id"), list.stdout)
         XCTAssertTrue(list.stdout.contains("MW-1001 is disabled: severity low is below medium"), list.stdout)
-        XCTAssertTrue(list.stdout.contains("tools (set of strings, default):\n    NetworkManager, arping,"), list.stdout)
+        XCTAssertTrue(list.stdout.contains("tools (set of strings, default):\n    /bin/ping, /lib/systemd/systemd-networkd,"), list.stdout)
         XCTAssertTrue(list.stdout.contains(": 9 enabled, 3 disabled"), list.stdout)
     }
 
@@ -61,7 +61,8 @@ extension CLITests {
         let socket = #"{"name":"socket","time":1,"ret":3,"process":{"pid":7,"tid":7,"ppid":1,"uid":0,"gid":0,"comm":"agentd","exe":"/opt/agentd"},"args":{"domain":17,"type":3,"protocol":768}}"#
         let input = try file("socket.jsonl", socket + "\n")
         XCTAssertEqual(try ids(try mw(["replay", input])), ["MW-7001"])
-        XCTAssertEqual(try ids(try mw(["replay", input, "--param", "MW-7001.tools=ping,agentd"])), [])
+        // Replayed input carries no identity: the executable's path decides.
+        XCTAssertEqual(try ids(try mw(["replay", input, "--param", "MW-7001.tools=/usr/bin/ping,/opt/agentd"])), [])
         let typo = try mw(["replay", input, "--param", "MW-7001.tool=agentd"])
         XCTAssertNotEqual(typo.status, 0)
         XCTAssertTrue(typo.stderr.contains("--param: MW-7001 has no parameter 'tool'; did you mean 'tools'?"), typo.stderr)

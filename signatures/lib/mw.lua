@@ -137,6 +137,44 @@ function mw.passed_fds(event)
   return fds, files, total
 end
 
+-- Identities -----------------------------------------------------------------------------------
+
+--- "dev:ino" of a file identity (nil without an inode).
+function mw.identity_key(dev, ino)
+  if not ino or ino == 0 then return nil end
+  return tostring(dev) .. ":" .. tostring(ino)
+end
+
+local identity_sets = setmetatable({}, { __mode = "k" })
+
+--- The identities of the files named in `paths` (a list or a set of paths) that exist on this
+--- host, as a set of "dev:ino" -> path. Allow-lists key on it: a name is set with one prctl, a
+--- path faked with a copy or a bind mount; the identity is the file itself. Computed once per
+--- table (a params value), so call it from on_event freely.
+function mw.identities(paths)
+  local out = identity_sets[paths]
+  if out then return out end
+  out = {}
+  local function add(p)
+    local id = type(p) == "string" and mw.identity(p)
+    if id then out[mw.identity_key(id.dev, id.ino)] = p end
+  end
+  for k, v in pairs(paths) do
+    if v == true then add(k) else add(v) end
+  end
+  identity_sets[paths] = out
+  return out
+end
+
+--- The process's executable is one of `paths` (by identity; by path in replayed input that
+--- carries no identity).
+function mw.exe_is(event, paths)
+  local p = event.process
+  local key = mw.identity_key(p.exe_dev, p.exe_ino)
+  if key then return mw.identities(paths)[key] ~= nil end
+  return paths[p.exe] == true
+end
+
 -- Sends and receives of one pass --------------------------------------------------------------
 
 local Ledger = {}

@@ -15,19 +15,8 @@ local function fd_in_path(path, pid)
 end
 
 -- Container runtimes that re-execute a sealed memfd copy of themselves on purpose (the
--- CVE-2019-5736 fix), trusted by the identity of the file they run from, not by a name anyone
--- can give a process.
-local TRUSTED = {}
-for _, p in ipairs{ "/usr/bin/runc", "/usr/sbin/runc", "/usr/local/bin/runc", "/usr/local/sbin/runc", "/usr/bin/crun",
-                    "/usr/local/bin/crun", "/usr/bin/runsc", "/usr/bin/youki" } do
-  local id = mw.identity(p)
-  if id then TRUSTED[id.dev .. ":" .. id.ino] = p end
-end
-local function trusted(event)
-  local pr = event.process
-  return pr.exe_ino ~= nil and pr.exe_ino ~= 0 and TRUSTED[tostring(pr.exe_dev) .. ":" .. tostring(pr.exe_ino)] ~= nil
-end
-
+-- CVE-2019-5736 fix) are trusted by the identity of the file they run from (parameter
+-- `runtimes`), not by a name anyone can give a process.
 local RAM_FS = mw.set{ "tmpfs", "ramfs", "hugetlbfs" }
 
 -- What the kernel executed (event.args.program, live): an unlinked file (a memfd is one), or a
@@ -59,12 +48,18 @@ identity, filesystem, deleted), so however the descriptor travelled, the result 
 RAM-backed filesystems (a tmpfs /tmp) are reported at low severity. Replayed events without
 `program` fall back to following memfd_create across fork. Known false positive: runc, crun
 and other runtimes re-execute a sealed memfd copy of themselves on purpose (the CVE-2019-5736
-fix); they are trusted by the identity of their installed binary, not by name.]],
+fix); they are trusted by the identity of their installed binary, not by name (parameter
+`runtimes`: executable paths).]],
   severity = "high",
   tags = { "process", "execution", "fileless", "defense-evasion" },
   mitre = { tactic = "defense-evasion", technique = "T1620" },
   events = { "memfd_create", "execve", "execveat", "process_fork", "process_exit" },
   filter = { success = true },
+  params = {
+    -- Runtimes that execute a memfd copy of themselves, by the identity of their executable.
+    runtimes = mw.set{ "/usr/bin/runc", "/usr/sbin/runc", "/usr/local/bin/runc", "/usr/local/sbin/runc", "/usr/bin/crun",
+                       "/usr/local/bin/crun", "/usr/bin/runsc", "/usr/bin/youki" },
+  },
 
   on_event = function(event, state)
     local procs = mw.per_process(state, "memfds")   -- pid -> { fd = memfd name }
@@ -75,7 +70,7 @@ fix); they are trusted by the identity of their installed binary, not by name.]]
       return
     end
     -- execve / execveat
-    if event.ret ~= 0 or trusted(event) then return end
+    if event.ret ~= 0 or mw.exe_is(event, params.runtimes) then return end
     if a.program ~= nil then
       local what, severity = from_program(a.program)
       if not what then return end

@@ -2,32 +2,8 @@ local from_stdio
 
 -- A program started with its standard streams on a network connection (a reverse or bind shell),
 -- or a shell on a terminal that a network-connected parent relays.
-local SHELLS = mw.set{ "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "pwsh",
-                       "rbash", "yash", "posh", "elvish", "nu", "xonsh" }
 local function new_proc() return { socks = {}, std = {} } end
-
--- Identities (device:inode) of the shells installed here, and of the programs whose children
--- legitimately get a network-relayed terminal or a connection as stdio. A name is set with one
--- prctl and a path faked with a copy or a bind mount; the identity is the file itself.
-local function identities(paths)
-  local out = {}
-  for _, p in ipairs(paths) do
-    local id = mw.identity(p)
-    if id then out[id.dev .. ":" .. id.ino] = p end
-  end
-  return out
-end
-local SHELL_IDS = identities{ "/bin/sh", "/bin/bash", "/bin/dash", "/bin/zsh", "/bin/ksh", "/bin/mksh", "/bin/busybox",
-                              "/usr/bin/bash", "/usr/bin/dash", "/usr/bin/zsh", "/usr/bin/ksh", "/usr/bin/fish",
-                              "/usr/bin/tcsh", "/usr/bin/csh", "/usr/bin/busybox", "/usr/bin/pwsh" }
-local TRUSTED_IDS = identities{ "/usr/sbin/sshd", "/usr/bin/sshd", "/usr/sbin/in.telnetd", "/usr/sbin/telnetd",
-                                "/usr/sbin/xinetd", "/usr/sbin/inetd", "/usr/sbin/dropbear", "/usr/lib/openssh/sshd-session",
-                                "/usr/lib/openssh/sshd-auth", "/usr/sbin/mosh-server", "/usr/bin/mosh-server" }
-
-local function id_of(dev, ino)
-  if not ino or ino == 0 then return nil end
-  return tostring(dev) .. ":" .. tostring(ino)
-end
+local id_of = mw.identity_key
 
 -- Is the program a shell: its name (path, argv[0], the executed file) or its identity.
 local function shell_name(event)
@@ -39,10 +15,10 @@ local function shell_name(event)
     if type(n) == "string" then
       local b = mw.basename(n) or ""
       b = b:gsub("^%-", "")   -- a login shell's argv[0] is "-bash"
-      if SHELLS[b] then return n end
+      if params.shells[b] then return n end
     end
   end
-  if type(prog) == "table" and SHELL_IDS[id_of(prog.dev, prog.ino) or ""] then return prog.path end
+  if type(prog) == "table" and mw.identities(params.shell_files)[id_of(prog.dev, prog.ino) or ""] then return prog.path end
   return nil
 end
 
@@ -62,14 +38,17 @@ local function is_inet(addr)
   return type(addr) == "table" and (addr.family == "AF_INET" or addr.family == "AF_INET6")
 end
 
--- The process itself, or its parent or grandparent (trusted ones stop the walk): who holds a
--- network connection, from the connect/accept records. Returns the record and its pid.
+-- The process itself, or its parent or grandparent: who holds a network connection, from the
+-- connect/accept records (a child inherits its parent's). Nobody, when one of them is trusted:
+-- a session of sshd relays a terminal to a network peer by design. Returns the record and who.
 local function relay_of(event, procs)
-  local pid = event.process.pid
-  local chain = { { pid = pid } }
-  for _, a in ipairs(mw.ancestors(pid, 2)) do chain[#chain + 1] = a end
+  local chain = { { pid = event.process.pid } }
+  for _, a in ipairs(mw.ancestors(event.process.pid, 2)) do chain[#chain + 1] = a end
+  local trusted = mw.identities(params.trusted)
   for _, p in ipairs(chain) do
-    if p.exe_ino and TRUSTED_IDS[id_of(p.exe_dev, p.exe_ino) or ""] then return nil end
+    if trusted[id_of(p.exe_dev, p.exe_ino) or ""] then return nil end
+  end
+  for _, p in ipairs(chain) do
     local r = procs:get(p.pid)
     if r and r.net then return r.net, p end
   end
@@ -79,7 +58,7 @@ end
 from_stdio = function(event, stdio, procs)
   local a = event.args
   local prog = type(a.program) == "table" and a.program or {}
-  if TRUSTED_IDS[id_of(prog.dev, prog.ino) or ""] then return end
+  if mw.identities(params.trusted)[id_of(prog.dev, prog.ino) or ""] then return end
   local rin, rout = stdio_remote(stdio[1]), stdio_remote(stdio[2])
   local path = prog.path or a.pathname or event.process.exe or "?"
   if rin and rout then
@@ -124,14 +103,29 @@ argv[0], the executed file, or the identity of an installed shell) whose stdin i
 while its parent or grandparent holds a network connection is a pty relay (socat pty,
 python pty.spawn behind a socket): medium. Replayed events without stdio fall back to following
 socket, connect/accept and dup calls. Trusted by identity, not name: sshd, telnetd, inetd,
-dropbear, mosh. Known false positives: other inetd-style services that run a program with the
-connection as stdio (review them; allow-list by identity).]],
+dropbear, mosh (parameter `trusted`: executable paths). Known false positives: other
+inetd-style services that run a program with the connection as stdio (review them; add their
+executables to `trusted`).]],
   severity = "high",
   tags = { "process", "network", "execution", "reverse-shell" },
   mitre = { tactic = "execution", technique = "T1059.004" },
   events = { "socket", "connect", "accept", "accept4", "dup", "dup2", "dup3", "execve", "execveat",
              "process_fork", "process_exit" },
   filter = { args = { domain = { 2, 10 } } },
+  params = {
+    -- Program names (basename of the path, argv[0], the executed file) that are shells.
+    shells = mw.set{ "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "pwsh",
+                     "rbash", "yash", "posh", "elvish", "nu", "xonsh" },
+    -- Installed shells, known by the identity of their file whatever a link or copy is called.
+    shell_files = mw.set{ "/bin/sh", "/bin/bash", "/bin/dash", "/bin/zsh", "/bin/ksh", "/bin/mksh", "/bin/busybox",
+                          "/usr/bin/bash", "/usr/bin/dash", "/usr/bin/zsh", "/usr/bin/ksh", "/usr/bin/fish",
+                          "/usr/bin/tcsh", "/usr/bin/csh", "/usr/bin/busybox", "/usr/bin/pwsh" },
+    -- Programs whose children legitimately get a connection as stdio or a network-relayed
+    -- terminal, trusted by the identity of their file (not by name).
+    trusted = mw.set{ "/usr/sbin/sshd", "/usr/bin/sshd", "/usr/sbin/in.telnetd", "/usr/sbin/telnetd",
+                      "/usr/sbin/xinetd", "/usr/sbin/inetd", "/usr/sbin/dropbear", "/usr/lib/openssh/sshd-session",
+                      "/usr/lib/openssh/sshd-auth", "/usr/sbin/mosh-server", "/usr/bin/mosh-server" },
+  },
 
   on_event = function(event, state)
     local procs = mw.per_process(state, "procs")
