@@ -22,14 +22,14 @@ public enum Catalogue {
         return m
     }()
 
-    /// `EventKind` for each x86_64 syscall number, and for each ia32 number.
-    private static let byX86_64: [Int: EventKind] = numberTable { $0.x86_64Number }
-    private static let byIA32: [Int: EventKind] = numberTable { $0.ia32Number }
+    /// `EventKind` for each x86_64 syscall number, and for each ia32 number (aliases included).
+    private static let byX86_64: [Int: EventKind] = numberTable { $0.x86_64Number.map { [$0] } ?? [] }
+    private static let byIA32: [Int: EventKind] = numberTable { $0.ia32Numbers }
 
-    private static func numberTable(_ number: (EventSpec) -> Int?) -> [Int: EventKind] {
+    private static func numberTable(_ numbers: (EventSpec) -> [Int]) -> [Int: EventKind] {
         var m: [Int: EventKind] = [:]
         for (i, e) in events.enumerated() {
-            if let n = number(e) {
+            for n in numbers(e) {
                 precondition(m[n] == nil, "two catalogue events share syscall number \(n)")
                 m[n] = EventKind(rawValue: UInt16(i))
             }
