@@ -24,4 +24,10 @@ uint32_t lo32(const void *p);
 /* filter.c */
 int filter_matrix(void);
 int flood(long n);
+
+/* doors.c */
+int doors_open(void);
+int doors_fcntl(void);
+int doors_pidfd(void);
+int doors_vm(void);
 #endif

@@ -207,7 +207,7 @@ extension Catalogue {
             notes: [
                 """
                 On x86_64 there is no separate send system call: the C library's send() is sendto() with a NULL \
-                address, so plain sends on connected sockets are reported here. So is socketcall's SEND operation \
+                address, so plain sends on connected sockets are reported here. So is socketcall's SYS_SEND \
                 (9), with dest_addr NULL and addrlen 0.
                 """,
                 "Payload bytes are never captured.",
@@ -262,7 +262,7 @@ extension Catalogue {
                 """,
                 """
                 On x86_64 the C library's receive call without an address argument is a wrapper over recvfrom, so \
-                it is reported here too. So is socketcall's RECV operation (10), with src_addr and addrlen NULL.
+                it is reported here too. So is socketcall's SYS_RECV (10), with src_addr and addrlen NULL.
                 """,
                 "Payload bytes are never captured.",
                 Net.socketcall,
@@ -358,7 +358,7 @@ extension Catalogue {
                 Net.lateHeader("msgvec"),
                 Net.compatMmsghdr,
                 """
-                socketcall has no operation for this call: its RECVMMSG operation (19) is the 32-bit-time call, \
+                socketcall has no operation for this call: its SYS_RECVMMSG (19) is the 32-bit-time call, \
                 reported as recvmmsg_time32.
                 """,
             ],
@@ -406,8 +406,8 @@ extension Catalogue {
             notes: [
                 """
                 There is no x86_64 number. The call is reached only through the ia32 entry, from a 32-bit process or \
-                through int $0x80 from a 64-bit one, by two doors: its own number, 337, and socketcall's RECVMMSG \
-                operation (19). Both take the compat layout for mmsg and a struct old_timespec32 timeout, and both \
+                through int $0x80 from a 64-bit one, by two doors: its own number, 337, and socketcall's \
+                SYS_RECVMMSG (19). Both take the compat layout for mmsg and a struct old_timespec32 timeout, and both \
                 are reported as this event; process.compat is always true.
                 """,
                 """
