@@ -37,6 +37,15 @@ final class NewSyscallsDecodeTests: XCTestCase {
         }
     }
 
+    /// Short names joined the catalogue: a hint must stay a hint, not half a rewrite.
+    func testSuggestionsForMistypedNames() {
+        XCTAssertEqual(Catalogue.suggestions(for: "nope"), [], "two edits of four letters are no hint")
+        XCTAssertEqual(Catalogue.suggestions(for: "opem"), ["open"])
+        XCTAssertEqual(Catalogue.suggestions(for: "fcntl64"), ["fcntl"], "the ia32 alias's own name")
+        XCTAssertEqual(Catalogue.suggestions(for: "pidfd_getfdd"), ["pidfd_getfd"])
+        XCTAssertEqual(Catalogue.suggestions(for: "process_vm_write").first, "process_vm_writev")
+    }
+
     /// Aliases against the kernel's own header, like every other number (SyscallNumberOracleTests).
     func testAliasesMatchTheKernelHeader() throws {
         let path = "/usr/include/x86_64-linux-gnu/asm/unistd_32.h"

@@ -40,6 +40,8 @@ private enum Files {
         show up as openat; musl, static tools and direct system calls use open, and glibc's creat() makes \
         the creat call. A detection keyed on paths should select all four.
         """
+    /// What every open-by-path event says about its pathname.
+    static let pathNotes = [openDoors, asPassed, toctou("pathname"), entryFault]
     static let compatOpen = """
         32-bit C libraries add O_LARGEFILE (0x8000) to flags themselves, so 32-bit callers \
         (process.compat) usually show it; for 64-bit callers the kernel implies it and it is absent.
@@ -232,13 +234,7 @@ extension Catalogue {
                 writing), executables dropped in /tmp or /dev/shm, and O_TMPFILE files that never get a name. The \
                 entry and exit reads of pathname expose a path swapped after a check has looked at it.
                 """,
-            notes: [
-                Files.asPassed,
-                Files.openDoors,
-                Files.toctou("pathname"),
-                Files.entryFault,
-                Files.compatOpen,
-            ],
+            notes: Files.pathNotes + [Files.compatOpen],
             related: ["open", "openat2", "creat", "close", "memfd_create", "execve"]),
         EventSpec(
             name: "open",
@@ -265,13 +261,7 @@ extension Catalogue {
                 containers), static tools, shellcode and 32-bit code through int $0x80 open files with this call, \
                 so a detection that watches only openat misses them.
                 """,
-            notes: [
-                Files.openDoors,
-                Files.asPassed,
-                Files.toctou("pathname"),
-                Files.entryFault,
-                Files.compatOpen,
-            ],
+            notes: Files.pathNotes + [Files.compatOpen],
             related: ["openat", "openat2", "creat", "close"]),
 
         EventSpec(
@@ -299,12 +289,7 @@ extension Catalogue {
                 history files to hide activity. glibc's creat() makes this call on x86_64, so ordinary programs \
                 that use creat appear here and not as openat.
                 """,
-            notes: [
-                Files.openDoors,
-                Files.asPassed,
-                Files.toctou("pathname"),
-                Files.entryFault,
-            ],
+            notes: Files.pathNotes,
             related: ["open", "openat", "openat2", "close"]),
 
         EventSpec(
@@ -353,13 +338,8 @@ extension Catalogue {
                 O_CREAT or O_TMPFILE: a detection for writes has to treat every openat2 of a sensitive path as a \
                 possible write, and can check the result through the descriptor's later use.
                 """,
-                Files.openDoors,
-                Files.asPassed,
-                Files.toctou("pathname"),
-                Files.entryFault,
-            ],
+            ] + Files.pathNotes,
             related: ["openat", "open", "creat", "close"]),
-
 
         EventSpec(
             name: "memfd_create",
@@ -450,9 +430,7 @@ extension Catalogue {
                 from pidfd_open or clone with CLONE_PIDFD) into the calling process and returns the new number \
                 (Linux 5.6 and later). The copy is the same open file description as the original: it shares the \
                 file offset and status flags, and for a socket the connection itself. The new descriptor has \
-                close-on-exec set. The caller needs the access a ptrace attach needs \
-                (PTRACE_MODE_ATTACH_REALCREDS): the same user as the target or CAP_SYS_PTRACE, within Yama's \
-                limits. moonwatch reports the three arguments as integers.
+                close-on-exec set. \(PtraceAccess.needed) moonwatch reports the three arguments as integers.
                 """,
             returns: """
                 The new descriptor, or -errno (-EBADF when pidfd is not a PID descriptor or targetfd is not open \
@@ -482,10 +460,7 @@ extension Catalogue {
                 The target does nothing and emits no event: unlike a descriptor passed with SCM_RIGHTS, there is no \
                 sending side.
                 """,
-                """
-                The check is the ptrace attach check, so kernel.yama.ptrace_scope governs this call too; ret tells \
-                an attempt from a success.
-                """,
+                PtraceAccess.yama,
             ],
             related: ["ptrace", "process_vm_readv", "recvmsg", "sendmsg", "dup"]),
 

@@ -565,11 +565,11 @@ extension Catalogue {
                 """,
             notes: [
                 """
-                ia32 has no accept number: 32-bit programs use accept4 or go through socketcall (102). moonwatch \
-                demultiplexes socketcall and reports its accept operation under this name with \
-                process.compat set.
+                ia32 has no accept number: 32-bit programs use accept4, or socketcall's SYS_ACCEPT (5), which is \
+                reported as this event.
                 """,
                 Net.blockingTime,
+                Net.socketcall,
             ],
             related: ["accept4", "listen", "bind", "socket"]),
 

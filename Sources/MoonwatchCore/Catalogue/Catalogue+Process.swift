@@ -29,12 +29,20 @@ private enum Proc {
     static let envp = "Environment strings, NAME=value. Read at entry only; may be NULL, which Linux treats as empty."
 }
 
+/// The permission pidfd_getfd, process_vm_readv and process_vm_writev share with ptrace attach.
+enum PtraceAccess {
+    static let needed = """
+        The caller needs the access a ptrace attach needs (PTRACE_MODE_ATTACH_REALCREDS): in short, the \
+        same real user as a dumpable target, or CAP_SYS_PTRACE, within Yama's limits.
+        """
+    static let yama = """
+        The check is the ptrace attach check, so kernel.yama.ptrace_scope governs this call too; ret tells \
+        an attempt from a success.
+        """
+}
+
 /// process_vm_readv and process_vm_writev share their arguments and most of their limits.
 private enum VM {
-    static let access = """
-        The caller needs the access a ptrace attach needs (PTRACE_MODE_ATTACH_REALCREDS): the same user as \
-        the target or CAP_SYS_PTRACE, within Yama's limits.
-        """
     static let notDecoded = """
         The iovec arrays are not decoded yet: local_iov and remote_iov are reported as addresses, so the \
         event shows whose memory was accessed and how much (ret), not where.
@@ -65,10 +73,6 @@ private enum VM {
     static let pidNote = """
         pid is as the caller passed it, in its own PID namespace; process.pid and the IDs of other events \
         are those of the initial namespace, so for a caller inside a container the numbers can differ.
-        """
-    static let yama = """
-        The check is the ptrace attach check, so kernel.yama.ptrace_scope governs this call too; ret tells \
-        an attempt from a success.
         """
     static let compat = """
         32-bit callers (process.compat) pass arrays of compat iovecs (two 32-bit values each), and the counts \
@@ -205,9 +209,9 @@ extension Catalogue {
             category: .debugging,
             summary: "Read another process's memory directly, without attaching to it.",
             description: """
-                Copies data out of the memory of process pid, from the ranges remote_iov lists (riovcnt \
-                entries), into the caller's buffers local_iov lists (liovcnt entries), in one kernel copy, without \
-                attaching to the target or stopping it. \(VM.access) \(VM.notDecoded)
+                Copies data out of the memory of process pid, from the ranges listed in remote_iov (riovcnt \
+                entries), into the caller's buffers listed in local_iov (liovcnt entries), in one kernel copy, \
+                without attaching to the target or stopping it. \(PtraceAccess.needed) \(VM.notDecoded)
                 """,
             returns: """
                 Number of bytes read, less than requested when part of a remote range could not be read; -errno \
@@ -220,7 +224,7 @@ extension Catalogue {
                 tools also read a target first to find what to overwrite with process_vm_writev. Debuggers, \
                 profilers and crash reporters read other processes legitimately, so judge by who reads whom.
                 """,
-            notes: [VM.iovNote, VM.pidNote, VM.yama, VM.compat],
+            notes: [VM.iovNote, VM.pidNote, PtraceAccess.yama, VM.compat],
             related: ["process_vm_writev", "ptrace", "pidfd_getfd"]),
 
         EventSpec(
@@ -229,9 +233,9 @@ extension Catalogue {
             category: .debugging,
             summary: "Write into another process's memory directly, without attaching to it.",
             description: """
-                Copies data from the caller's buffers local_iov lists (liovcnt entries) into the memory of \
-                process pid, at the ranges remote_iov lists (riovcnt entries), in one kernel copy, without \
-                attaching to the target or stopping it. \(VM.access) Writes obey the target's page protections: a \
+                Copies data from the caller's buffers listed in local_iov (liovcnt entries) into the memory of \
+                process pid, at the ranges listed in remote_iov (riovcnt entries), in one kernel copy, without \
+                attaching to the target or stopping it. \(PtraceAccess.needed) Writes obey the target's page protections: a \
                 read-only page (program code, read-only data) cannot be written this way and gives -EFAULT, \
                 unlike PTRACE_POKETEXT or a write to /proc/PID/mem. \(VM.notDecoded)
                 """,
@@ -252,7 +256,7 @@ extension Catalogue {
                 Writes to /proc/PID/mem reach the same memory and ignore page protections; they appear as an open, \
                 openat or openat2 of that path, and the writes themselves are not in the catalogue.
                 """,
-                VM.pidNote, VM.yama, VM.compat,
+                VM.pidNote, PtraceAccess.yama, VM.compat,
             ],
             related: ["process_vm_readv", "ptrace", "pidfd_getfd", "openat"]),
 

@@ -45,11 +45,12 @@ public enum Catalogue {
     public static func kind(x86_64 number: Int) -> EventKind? { byX86_64[number] }
     public static func kind(ia32 number: Int) -> EventKind? { byIA32[number] }
 
-    /// Names close to `name`, for "did you mean" messages.
+    /// Names close to `name`, for "did you mean" messages: a few edits, and fewer than half of
+    /// the name (two edits turn "nope" into "open", which is no hint), or a name it begins.
     public static func suggestions(for name: String) -> [String] {
         let lower = name.lowercased()
         let scored = events.map { ($0.name, editDistance(lower, $0.name)) }
-        let best = scored.filter { $0.1 <= max(2, lower.count / 3) || $0.0.hasPrefix(lower) }
+        let best = scored.filter { ($0.1 <= max(2, lower.count / 3) && 2 * $0.1 < lower.count) || $0.0.hasPrefix(lower) }
         return best.sorted { $0.1 < $1.1 }.prefix(3).map(\.0)
     }
 
