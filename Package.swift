@@ -30,6 +30,9 @@ let package = Package(
         // Kernel <-> user wire structs and the user-ABI structs, shared verbatim with bpf/*.bpf.c.
         .target(name: "CMoonwatchWire"),
 
+        // What `run` gives up after attach: capabilities, no_new_privs, Landlock, seccomp (every thread).
+        .target(name: "CMoonwatchPrivileges", cSettings: [.unsafeFlags(["-Wall", "-Wextra"])]),
+
         // libbpf in Swift: types that own their handles (object, program, map, link, ring buffer),
         // one errno-carrying error naming the C call. Nothing above it sees an OpaquePointer.
         .target(name: "Libbpf", dependencies: ["CLibbpf"]),
@@ -52,7 +55,7 @@ let package = Package(
 
         .executableTarget(name: "moonwatch", dependencies: [
             "MoonwatchCore", "MoonwatchCapture", "MoonwatchSignatures", "MoonwatchEngine",
-            "MoonwatchOutput", "MoonwatchProbes",
+            "MoonwatchOutput", "MoonwatchProbes", "CMoonwatchPrivileges",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "moonwatch-bench", dependencies: [
@@ -64,6 +67,13 @@ let package = Package(
         .testTarget(name: "MoonwatchSignaturesTests", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchEngine", "MoonwatchOutput"]),
         // Runs the built `moonwatch` binary end to end (the dependency makes `swift build --build-tests` build it).
         .testTarget(name: "MoonwatchCLITests", dependencies: ["MoonwatchCore", "moonwatch"]),
+
+        // Bounded mutation fuzzing of the capture reader and the wire decoder (a small budget in
+        // `make test`, a long one in `make fuzz`).
+        .testTarget(name: "MoonwatchFuzzTests", dependencies: [
+            "MoonwatchCore", "MoonwatchCapture", "MoonwatchProbes", "CMoonwatchWire", "MoonwatchSignatures",
+            "MoonwatchEngine", "MoonwatchOutput",
+        ]),
 
         // Live probe tests: the C trigger program makes the syscalls, the tests assert the decoded
         // events and findings (root; skipped otherwise unless MOONWATCH_REQUIRE_LIVE=1).

@@ -93,7 +93,7 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, const bool bt
     f.comm[0] = *(u64 *)&task->comm[0];
     f.comm[1] = *(u64 *)&task->comm[8];
     f.compat = compat;
-    f.bits = bits_of_cs(btf ? regs->cs : BPF_CORE_READ(regs, cs));
+    f.bits = bits_of_task(task);
     f.uid = task->cred->uid.val;
     f.pad = 0;
 
@@ -148,27 +148,36 @@ static __always_inline int on_enter(struct pt_regs *regs, long id, const bool bt
         record_context(t, task);
     }
     capture_args(t, c, MW_P_ENTRY, compat);
+    /* Memory not resident yet (a fresh child's string literals, a cold page) fails to read here;
+     * the kernel faults it in when it copies, so exit reads it again. */
+    t->late = c->read_entry ? late_args(t) : 0;
 
     u32 state = TASK_ACCEPTED;
     if (mode == MW_K_FILTER) {
+        u32 ctl_defer = 0;
         if (alive & kc->ctl_entry) {
-            u32 m = c->msg_arg;
-            u32 types = m < MW_MAX_ARGS ? block_ctl_types(t, t->eoff[m & 7]) : 0;
-            alive = filter_entry_control(kc, alive, types);
+            u32 m = c->msg_arg & 7;
+            if (m < MW_MAX_ARGS && (t->late & (1U << m))) {
+                ctl_defer = alive & kc->ctl_entry;  /* the header could not be read: decide on the exit read */
+            } else {
+                u32 types = m < MW_MAX_ARGS ? block_ctl_types(t, t->eoff[m]) : 0;
+                alive = filter_entry_control(kc, alive, types);
+            }
             if (!alive) {
                 KSTAT_ADD(kind, filtered);
                 t->state = TASK_IDLE;
                 return 0;
             }
         }
-        if (!(alive & ~kc->exit_need)) {
+        if (!(alive & ~(kc->exit_need | ctl_defer))) {
             filter_plan(kc, alive, &t->plan);
+            t->plan.ctl_need |= ctl_defer;
             state = TASK_PENDING;
         }
         hdr_of(t)->clauses = alive;
     }
     if (state == TASK_ACCEPTED)
-        record_accept(t, task, false);
+        record_accept(t, task, false, c);
     t->idx = idx;
     t->abi_nr = id | (compat ? 0x80000000 : 0);
     t->state = state;
@@ -218,8 +227,9 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, const bool bt
         u32 need_ctl = alive & t->plan.ctl_need, need_chg = alive & t->plan.chg_need;
         if (need_ctl || need_chg) {
             /* Most calls are settled by one small read: no control buffer came back, the message
-             * header and iovecs read as at entry. Only the others are read in full. */
-            u32 quick = exec_ok ? QUICK_NO_CONTROL | QUICK_UNCHANGED
+             * header and iovecs read as at entry. Only the others are read in full. (A successful
+             * exec has its exit reads from the new image already: sched_process_exec.) */
+            u32 quick = exec_ok || t->late ? 0
                                 : mw_quick_exit(t, in->msg_arg | (u32)in->phase[in->msg_arg & 7] << 8, in_compat,
                                                 (need_ctl ? QUICK_NO_CONTROL : 0) | (need_chg ? QUICK_UNCHANGED : 0),
                                                 (u32)in->read_entry & (u32)in->read_exit);
@@ -227,10 +237,11 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, const bool bt
             if (settled) {
                 alive = plan_exit(&t->plan, alive, 0, 0);
             } else {
-                capture_args(t, in, MW_P_EXIT, in_compat);
+                if (!exec_ok)
+                    capture_exit(t, in, in_compat);
                 u32 m = in->msg_arg;
                 u32 exit_ctl = need_ctl && m < MW_MAX_ARGS ? block_ctl_types(t, t->xoff[m & 7]) : 0;
-                u32 changed = need_chg && !exec_ok ? changed_mask(t, in, in_compat) : 0;
+                u32 changed = need_chg ? changed_mask(t, in, in_compat) : 0;
                 alive = plan_exit(&t->plan, alive, exit_ctl, changed);
             }
         }
@@ -239,10 +250,10 @@ static __always_inline int on_exit(struct pt_regs *regs, long ret, const bool bt
             return 0;
         }
         h->clauses = alive;
-        record_accept(t, task, true);
+        record_accept(t, task, true, in);
     }
     if (!exec_ok)
-        capture_args(t, in, MW_P_EXIT, in_compat);
+        capture_exit(t, in, in_compat);
     submit(t);
     return 0;
 }
@@ -271,6 +282,148 @@ int mw_sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
     return on_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1], false);
 }
 
+/* --------------------------------------------------------------- exec ---- */
+
+/* A string of kernel memory as the exit block of argument `i`. */
+static __always_inline void cap_kernel_string(struct mw_task *t, u32 i, u64 ptr)
+{
+    u32 off = t->len;
+    if (off > MW_REC_BUF - (sizeof(struct mw_block) + MW_MAX_STR + 8))
+        return;
+    u32 p = off + sizeof(struct mw_block);
+    long n = ptr ? bpf_probe_read_kernel_str(&t->rec[p], MW_MAX_STR, (void *)ptr) : 0;
+    struct mw_block *b = (struct mw_block *)&t->rec[off];
+    b->arg = i;
+    b->phase = MW_P_EXIT;
+    b->type = MW_T_STRING;
+    b->status = n <= 0 ? MW_S_FAULT : (n == MW_MAX_STR ? MW_S_TRUNC : 0);
+    if (t->late & (1U << (i & 7)))
+        b->status |= MW_S_LATE;
+    u32 len = n > 0 ? n : 0;
+    b->len = len;
+    hdr_of(t)->nblocks++;
+    if (i < MW_MAX_ARGS)
+        t->xoff[i] = off;
+    t->len = p + ROUND8(len & 0xffff);
+}
+
+/* NUL-separated strings of the new image's memory [start, end) as the exit block of argument `i`. */
+static __always_inline void cap_strings_area(struct mw_task *t, u32 i, u64 start, u64 end)
+{
+    u32 off = t->len;
+    if (off > MW_REC_BUF - (sizeof(struct mw_block) + MW_MAX_ARGV_BYTES + 8))
+        return;
+    u32 p = off + sizeof(struct mw_block);
+    u64 want = end > start ? end - start : 0;
+    u32 n = want > MW_MAX_ARGV_BYTES ? MW_MAX_ARGV_BYTES : want;
+    u8 status = want > MW_MAX_ARGV_BYTES ? MW_S_TRUNC : 0;
+    if (n && bpf_probe_read_user(&t->rec[p], n & (MW_MAX_ARGV_BYTES * 2 - 1), (void *)start) < 0) {
+        n = 0;
+        status = MW_S_FAULT;
+    }
+    struct mw_block *b = (struct mw_block *)&t->rec[off];
+    b->arg = i;
+    b->phase = MW_P_EXIT;
+    b->type = MW_T_ARGV;
+    b->status = status | ((t->late & (1U << (i & 7))) ? MW_S_LATE : 0);
+    b->len = n;
+    hdr_of(t)->nblocks++;
+    if (i < MW_MAX_ARGS)
+        t->xoff[i] = off;
+    t->len = p + ROUND8(n & 0xffff);
+}
+
+/* What descriptors 0, 1 and 2 refer to, as the block of argument `arg` (struct mw_file and path,
+ * then struct mw_sockinfo for a socket, per descriptor). */
+__noinline int mw_cap_stdio(struct mw_task *t, u32 arg)
+{
+    if (!t)
+        return 0;
+    u32 off = t->len;
+    if (off > MW_REC_BUF - (sizeof(struct mw_block) + 3 * (sizeof(struct mw_file) + MW_MAX_PATH + 8 + sizeof(struct mw_sockinfo))))
+        return 0;
+    u32 q = off + sizeof(struct mw_block);
+    for (int fd = 0; fd < 3; fd++) {
+        if (q > MW_REC_BUF - (sizeof(struct mw_file) + MW_MAX_PATH + 8 + sizeof(struct mw_sockinfo)))
+            return 0;
+        u32 w = mw_cap_file(t, q, fd);
+        if (!w)
+            return 0;
+        u8 type = ((struct mw_file *)&t->rec[q])->type;
+        q += w;
+        if (type == MW_FILE_SOCKET) {
+            if (q > MW_REC_BUF - sizeof(struct mw_sockinfo))
+                return 0;
+            mw_cap_sockinfo(t, q, task_file(fd));
+            q += sizeof(struct mw_sockinfo);
+        }
+    }
+    if (off > MW_REC_BUF - sizeof(struct mw_block))
+        return 0;
+    struct mw_block *b = (struct mw_block *)&t->rec[off];
+    b->arg = arg;
+    b->phase = MW_P_EXIT;
+    b->type = MW_T_STDIO;
+    b->status = 0;
+    b->len = q - off - sizeof(struct mw_block);
+    hdr_of(t)->nblocks++;
+    t->len = q;
+    return 1;
+}
+
+/*
+ * sched_process_exec: an exec this probe captured at entry has succeeded. What the new image
+ * received is read here, where it is final and resident: the path the kernel used
+ * (bprm->filename), argv and envp from the new stack, the file it executes, and what its
+ * descriptors 0, 1 and 2 refer to. These are the exec's exit reads: compared with the entry reads
+ * (a racing thread rewrote the arguments?), and the value when the entry read failed.
+ */
+static __always_inline int on_exec(struct linux_binprm *bprm)
+{
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct mw_task *t = bpf_task_storage_get(&mw_tasks, task, 0, 0);
+    if (!t || t->state == TASK_IDLE)
+        return 0;
+    const volatile struct mw_syscall_cfg *c = cfg_at(t->idx);
+    if (!c || !(c->flags & MW_CFG_EXEC))
+        return 0;
+    struct mm_struct *mm = task->mm;
+    u32 vectors = 0;
+    for (int i = 0; i < MW_MAX_ARGS; i++) {
+        u32 type = c->type[i];
+        if (type == MW_T_STRING && (c->phase[i] & MW_P_EXIT)) {
+            cap_kernel_string(t, i, (u64)BPF_CORE_READ(bprm, filename));
+        } else if (type == MW_T_ARGV) {
+            /* the first vector is argv (read twice: TOCTOU), the second envp (read again only when
+             * the entry read failed) */
+            bool argv = vectors++ == 0;
+            if (!mm)
+                continue;
+            if (argv && (c->phase[i] & MW_P_EXIT))
+                cap_strings_area(t, i, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end));
+            else if (!argv && (t->late & (1U << i)))
+                cap_strings_area(t, i, BPF_CORE_READ(mm, env_start), BPF_CORE_READ(mm, env_end));
+        }
+    }
+    if (c->prog_arg < 16)
+        mw_cap_identity(t, (u64)BPF_CORE_READ(bprm, file), c->prog_arg, MW_T_PROGRAM);
+    if (c->stdio_arg < 16)
+        mw_cap_stdio(t, c->stdio_arg);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(mw_execd_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+    return on_exec(bprm);
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int mw_execd_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    return on_exec((struct linux_binprm *)ctx->args[2]);
+}
+
 /* ------------------------------------------------------------ process ---- */
 
 /* A scheduler event of `kind` for `task`: every condition is known here (no exit, no memory). */
@@ -281,15 +434,13 @@ static __always_inline void process_event(struct task_struct *task, u16 kind, u6
     if (mode == MW_K_OFF)
         return;
     KSTAT_ADD(kind, seen);
-    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-    u16 cs = regs ? BPF_CORE_READ(regs, cs) : 0;
     u32 clauses = 0xff;
     struct mw_facts f = {};
     f.a[0] = a0;
     f.a[1] = a1;
     f.comm[0] = *(u64 *)&task->comm[0];
     f.comm[1] = *(u64 *)&task->comm[8];
-    f.bits = bits_of_cs(cs);
+    f.bits = bits_of_task(task);
     f.uid = task->cred->uid.val;
     if (mode == MW_K_FILTER) {
         struct mw_kind_cfg *kc = &fl->kinds[kind & (MW_MAX_KINDS - 1)];

@@ -139,6 +139,7 @@ struct hlist_bl_node {
 };
 
 struct super_block {
+    u32 s_dev;
     long unsigned int s_magic;
 };
 
@@ -173,6 +174,50 @@ struct path {
 struct file {
     struct path f_path;
     struct inode *f_inode;
+    void *private_data;
+};
+
+struct in6_addr {
+    union {
+        u8 u6_addr8[16];
+    } in6_u;
+};
+
+struct sock_common {
+    union {
+        struct {
+            __be32 skc_daddr;
+            __be32 skc_rcv_saddr;
+        };
+    };
+    union {
+        struct {
+            __be16 skc_dport;
+            __u16 skc_num;
+        };
+    };
+    unsigned short skc_family;
+    struct in6_addr skc_v6_daddr;
+    struct in6_addr skc_v6_rcv_saddr;
+};
+
+struct socket;
+
+struct sock {
+    struct sock_common __sk_common;
+    u16 sk_type;
+    struct socket *sk_socket;
+};
+
+struct socket {
+    short type;
+    struct file *file;
+    struct sock *sk;
+};
+
+struct unix_sock {
+    struct sock sk;
+    struct sock *peer;
 };
 
 struct fdtable {
@@ -184,8 +229,22 @@ struct files_struct {
     struct fdtable *fdt;
 };
 
+typedef struct {
+    long unsigned int flags; /* bit 0, MM_CONTEXT_UPROBE_IA32: a 32-bit program's mm */
+} mm_context_t;
+
 struct mm_struct {
     struct file *exe_file;
+    long unsigned int arg_start;
+    long unsigned int arg_end;
+    long unsigned int env_start;
+    long unsigned int env_end;
+    mm_context_t context;
+};
+
+struct linux_binprm {
+    struct file *file;
+    const char *filename;
 };
 
 struct task_struct {

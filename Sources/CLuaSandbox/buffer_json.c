@@ -9,13 +9,18 @@ int mwbuf_reserve(mwbuf *b, size_t extra) {
     if (b->len + extra + 1 <= b->cap) return 1;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra + 1) cap *= 2;
+    mw_tls_in_libc = 1;
     char *p = realloc(b->p, cap);
+    mw_tls_in_libc = 0;
     if (!p) return 0;
     b->p = p; b->cap = cap;
     return 1;
 }
 
+void mwbuf_limit(mwbuf *b, size_t limit) { b->len = 0; b->limit = limit; b->keys_left = limit; b->over = 0; }
+
 void mwbuf_put(mwbuf *b, const char *s, size_t n) {
+    if (b->limit && b->len + n > b->limit) { b->over = 1; return; }
     if (!mwbuf_reserve(b, n)) return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
@@ -102,6 +107,7 @@ static int keycmp(const void *a, const void *b) {
 
 /* Serializes with raw access only (no metamethods): a value a signature hands the host is data. */
 void mw_json_value(lua_State *L, int idx, mwbuf *b, int depth, int describe) {
+    if (b->over) return;
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
     case LUA_TNIL: mwbuf_puts(b, "null"); return;
@@ -128,6 +134,10 @@ void mw_json_value(lua_State *L, int idx, mwbuf *b, int depth, int describe) {
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         lua_pop(L, 1);
+        if (b->limit) {
+            if (b->keys_left == 0) { b->over = 1; lua_pop(L, 1); break; }
+            b->keys_left--;
+        }
         int kt = lua_type(L, -1);
         if (n >= MW_JSON_MAX_KEYS) continue;
         keyent k = {0, 0, NULL, 0};
@@ -144,12 +154,14 @@ void mw_json_value(lua_State *L, int idx, mwbuf *b, int depth, int describe) {
         keys[n++] = k;
     }
     if (n == 0) { lua_settop(L, slot - 1); mwbuf_puts(b, "{}"); return; }
+    mw_tls_in_libc = 1;   /* qsort may take a buffer from malloc */
     qsort(keys, n, sizeof *keys, keycmp);
+    mw_tls_in_libc = 0;
     if (array) {
         for (size_t k = 0; k < n; k++) if (keys[k].i != (lua_Integer)(k + 1)) { array = 0; break; }
     }
     mwbuf_putc(b, array ? '[' : '{');
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n && !b->over; k++) {
         if (k) mwbuf_putc(b, ',');
         /* String keys stay valid: they are still referenced by the table we are walking. */
         if (keys[k].isint) lua_pushinteger(L, keys[k].i); else lua_pushlstring(L, keys[k].s, keys[k].n);

@@ -1,82 +1,17 @@
 /*
  * Guards over stock library functions that run long loops inside C, where the instruction hook
- * never fires:
- *  - string.find/match/gmatch/gsub backtrack: a few '.-' on a 200-byte string run for seconds.
- *    Each call's worst case is estimated from the subject length and the pattern's variable-length
- *    items, and refused above the limit.
+ * never fires. Time itself is bounded by the watchdog (watchdog.c), which also stops backtracking
+ * patterns (string.find/match/gmatch/gsub) that would run for hours; these guards refuse what is
+ * pointless or unbounded before it starts, with a precise message:
  *  - string.rep of an empty string loops n times without allocating.
  *  - table.move loops over a caller-given range; table.insert/remove/sort/concat/unpack loop in
  *    C and call metamethods per element, so they take plain tables only.
  *  - setmetatable: finalizers (__gc) run with hooks off and are refused.
  */
 #include "sandbox_internal.h"
-#include <math.h>
 #include <string.h>
 
 #define MW_MAX_TABLE_RANGE 10000000   /* elements table.move may touch in one call */
-
-static size_t skip_set(const char *p, size_t lp, size_t i) {
-    /* p[i] == '[' */
-    i++;
-    if (i < lp && p[i] == '^') i++;
-    if (i < lp && p[i] == ']') i++;   /* a leading ']' is literal */
-    while (i < lp && p[i] != ']') {
-        if (p[i] == '%' && i + 1 < lp) i += 2; else i++;
-    }
-    return i < lp ? i + 1 : lp;
-}
-
-/* Worst-case steps: (n+1)^(variable items + 1 if unanchored), times the pattern length. */
-static double pattern_cost(const char *p, size_t lp, size_t n, int anchor_allowed) {
-    int anchored = anchor_allowed && lp > 0 && p[0] == '^';
-    int q = 0;
-    size_t i = anchored ? 1 : 0;
-    while (i < lp) {
-        char c = p[i];
-        if (c == '(' || c == ')') { i++; continue; }
-        if (c == '%' && i + 1 < lp) {
-            char d = p[i + 1];
-            if (d == 'b') { q++; i += 4; continue; }
-            if (d == 'f') { i += 2; if (i < lp && p[i] == '[') i = skip_set(p, lp, i); continue; }
-            i += 2;
-        } else if (c == '[') {
-            i = skip_set(p, lp, i);
-        } else {
-            i++;
-        }
-        if (i < lp && (p[i] == '*' || p[i] == '+' || p[i] == '-')) { q++; i++; }
-        else if (i < lp && p[i] == '?') i++;
-    }
-    double base = (double)n + 1.0;
-    return pow(base, q + (anchored ? 0 : 1)) * ((double)lp + 1.0);
-}
-
-static int has_specials(const char *p, size_t lp) {
-    for (size_t i = 0; i < lp; i++) if (strchr("^$*+?.([%-", p[i])) return 1;
-    return 0;
-}
-
-static void check_pattern(lua_State *L, const char *what, int plain_arg) {
-    size_t ls, lp;
-    luaL_checklstring(L, 1, &ls);
-    const char *p = luaL_checklstring(L, 2, &lp);
-    mw_sandbox *s = mw_of(L);
-    double cost;
-    int plain = plain_arg && lua_toboolean(L, plain_arg);
-    if (plain || !has_specials(p, lp)) cost = ((double)ls + 1.0) * ((double)lp + 1.0);
-    else cost = pattern_cost(p, lp, ls, strcmp(what, "gmatch") != 0);
-    if (cost > s->lim.pattern_cost_limit) {
-        /* lua_pushfstring has no %e: format here, then raise. */
-        char msg[320];
-        snprintf(msg, sizeof msg, "string.%s refused: pattern \"%.60s\" on a %zu-byte subject may take ~%.1e steps "
-                 "(limit %.1e); anchor it with '^', use fewer '.-'/'.*' items, or shorten the subject",
-                 what, p, ls, cost, s->lim.pattern_cost_limit);
-        luaL_where(L, 1);
-        lua_pushstring(L, msg);
-        lua_concat(L, 2);
-        lua_error(L);
-    }
-}
 
 /* Calls the original library function (upvalue 1) with the same arguments. */
 static int call_original(lua_State *L) {
@@ -86,11 +21,6 @@ static int call_original(lua_State *L) {
     lua_call(L, n, LUA_MULTRET);
     return lua_gettop(L);
 }
-
-static int g_find(lua_State *L) { check_pattern(L, "find", 4); return call_original(L); }
-static int g_match(lua_State *L) { check_pattern(L, "match", 0); return call_original(L); }
-static int g_gmatch(lua_State *L) { check_pattern(L, "gmatch", 0); return call_original(L); }
-static int g_gsub(lua_State *L) { check_pattern(L, "gsub", 0); return call_original(L); }
 
 static int g_rep(lua_State *L) {
     size_t l, lsep = 0;
@@ -147,10 +77,6 @@ static void wrap(lua_State *L, int lib, const char *name, lua_CFunction guard) {
 void mw_install_guards(lua_State *L) {
     lua_getglobal(L, "string");
     int str = lua_gettop(L);
-    wrap(L, str, "find", g_find);
-    wrap(L, str, "match", g_match);
-    wrap(L, str, "gmatch", g_gmatch);
-    wrap(L, str, "gsub", g_gsub);
     wrap(L, str, "rep", g_rep);
     lua_pushnil(L); lua_setfield(L, str, "dump");   /* no bytecode, in or out */
     lua_pop(L, 1);

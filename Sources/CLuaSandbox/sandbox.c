@@ -29,10 +29,12 @@ void mw_register_kind(uint32_t kind, const char *event_name, uint32_t nargs, con
 
 /* Keys of the event and process tables, cached per sandbox as Lua strings. */
 enum { K_NAME, K_TIME, K_RET, K_PROCESS, K_ARGS, K_EXIT_ARGS, K_CHANGED, K_PID, K_TID, K_PPID, K_UID, K_GID,
-       K_COMM, K_EXE, K_CONTAINER, K_CGROUP, K_MNTNS, K_PIDNS, K_COMPAT, K_BITS, K_COUNT };
+       K_COMM, K_EXE, K_CONTAINER, K_CGROUP, K_MNTNS, K_PIDNS, K_COMPAT, K_BITS, K_LATE, K_EXE_INO, K_EXE_DEV,
+       K_EXE_FS, K_COUNT };
 static const char *const key_names[K_COUNT] = {
     "name", "time", "ret", "process", "args", "exit_args", "changed", "pid", "tid", "ppid", "uid", "gid",
-    "comm", "exe", "container", "cgroup", "mntns", "pidns", "compat", "bits",
+    "comm", "exe", "container", "cgroup", "mntns", "pidns", "compat", "bits", "late", "exe_ino", "exe_dev",
+    "exe_fs",
 };
 
 mw_limits mw_default_limits(void) {
@@ -40,9 +42,10 @@ mw_limits mw_default_limits(void) {
     l.memory_bytes = 16u << 20;
     l.instructions_per_call = 1000000;
     l.instructions_at_load = 10000000;
-    l.pattern_cost_limit = 5e7;
+    l.call_timeout_ms = 1000;
     l.max_findings_per_call = 64;
     l.max_finding_bytes = 64u << 10;
+    l.max_message_bytes = 4u << 10;
     return l;
 }
 
@@ -53,7 +56,9 @@ static void *mw_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     mw_sandbox *s = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
+        mw_tls_in_libc = 1;
         free(ptr);
+        mw_tls_in_libc = 0;
         s->mem_used -= old;
         return NULL;
     }
@@ -61,7 +66,9 @@ static void *mw_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         s->mem_refused = 1;
         return NULL;
     }
+    mw_tls_in_libc = 1;
     void *p = realloc(ptr, nsize);
+    mw_tls_in_libc = 0;
     if (!p) return NULL;
     s->mem_used = s->mem_used - old + nsize;
     if (s->mem_used > s->mem_peak) s->mem_peak = s->mem_used;
@@ -82,6 +89,12 @@ static int mw_panic(lua_State *L) {
 static void mw_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     mw_sandbox *s = mw_of(L);
+    if (s->interrupted) {
+        s->killed = 1;
+        s->timed_out = 1;
+        if (lua_isyieldable(L)) lua_yield(L, 0);
+        else luaL_error(L, "stopped by the watchdog");
+    }
     s->count += MW_HOOK_STEP;
     if (s->count > s->budget) {
         s->killed = 1;
@@ -89,6 +102,81 @@ static void mw_hook(lua_State *L, lua_Debug *ar) {
         else luaL_error(L, "instruction budget exceeded");
     }
 }
+
+/* From the watchdog's signal handler, on the thread running the call. */
+void mw_sandbox_interrupt(mw_sandbox *s) {
+    s->interrupted = 1;
+    s->hook_hot = 1;
+    lua_sethook(s->co, mw_hook, LUA_MASKCOUNT, 1);
+    lua_sethook(s->L, mw_hook, LUA_MASKCOUNT, 1);
+}
+
+/* Between calls: back to the normal hook period after an interrupt. */
+static void calm_hook(mw_sandbox *s) {
+    s->interrupted = 0;
+    s->timed_out = 0;
+    if (!s->hook_hot) return;
+    s->hook_hot = 0;
+    lua_sethook(s->L, mw_hook, LUA_MASKCOUNT, MW_HOOK_STEP);
+    lua_sethook(s->co, mw_hook, LUA_MASKCOUNT, MW_HOOK_STEP);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Every entry point runs its body through here: the watchdog sees the call, and a call stuck
+ * inside a C function lands back here (siglongjmp from the watchdog's handler) instead of
+ * holding the thread forever. Only C frames lie between this frame and the stuck code.
+ */
+typedef mw_status (*guarded_body)(mw_sandbox *s, void *arg);
+static void set_error(mw_sandbox *s, const char *msg, size_t len);
+
+static mw_status abandoned_error(mw_sandbox *s) {
+    const char *m = "the signature was abandoned after a call stuck inside a C function";
+    set_error(s, m, strlen(m));
+    return MW_ERR_TIMEOUT;
+}
+
+static mw_status guarded(mw_sandbox *s, const char *what, guarded_body body, void *arg) {
+    if (s->abandoned) return abandoned_error(s);
+    mw_slot *sl = mw_slot_self();
+    if (!sl || (atomic_load_explicit(&sl->gen, memory_order_relaxed) & 1)) return body(s, arg);   /* nested: the outer call is watched */
+    calm_hook(s);
+    uint64_t g = atomic_load_explicit(&sl->gen, memory_order_relaxed);
+    sl->sandbox = s;
+    sl->limit_ms = s->lim.call_timeout_ms > 0 ? s->lim.call_timeout_ms : INT64_MAX / 2000000;
+    if (sigsetjmp(sl->escape, 0) != 0) {
+        /* The watchdog jumped here out of a call stuck in C. */
+        atomic_store_explicit(&sl->gen, g + 2, memory_order_release);
+        mw_slot_landed();
+        s->abandoned = 1;
+        s->killed = 1;
+        s->timed_out = 1;
+        char tmp[240];
+        if (mw_watchdog_stopping())
+            snprintf(tmp, sizeof tmp, "%s was stuck inside a C function at shutdown and was abandoned "
+                     "(the watchdog stopped it; the signature's state is lost)", what);
+        else
+            snprintf(tmp, sizeof tmp, "%s was stuck inside a C function for more than %lld ms and was abandoned "
+                     "(the watchdog stopped it; the signature's state is lost)", what, (long long)s->lim.call_timeout_ms);
+        set_error(s, tmp, strlen(tmp));
+        return MW_ERR_TIMEOUT;
+    }
+    sl->armed = 1;
+    atomic_store_explicit(&sl->gen, g + 1, memory_order_release);
+    mw_status r = body(s, arg);
+    atomic_store_explicit(&sl->gen, g + 2, memory_order_release);
+    sl->armed = 0;
+    if (s->timed_out && r != MW_OK) {
+        char tmp[200];
+        if (mw_watchdog_stopping()) snprintf(tmp, sizeof tmp, "%s was still running at shutdown and was stopped", what);
+        else snprintf(tmp, sizeof tmp, "%s ran for more than %lld ms and was stopped by the watchdog", what,
+                      (long long)s->lim.call_timeout_ms);
+        set_error(s, tmp, strlen(tmp));
+        r = MW_ERR_TIMEOUT;
+    }
+    return r;
+}
+
+int mw_sandbox_abandoned(mw_sandbox *s) { return s->abandoned; }
 
 static int finish_pcall(lua_State *L, int status, lua_KContext extra) {
     if (status != LUA_OK && status != LUA_YIELD) {
@@ -120,6 +208,8 @@ static int mw_xpcall(lua_State *L) {
 
 /* print() goes to the host's log, capped per call. */
 #define MW_LOG_CAP (64u << 10)
+#define MW_LOG_LINE_CAP 2048
+#define MW_DESCRIBE_CAP (1 << 20)
 static int mw_print(lua_State *L) {
     mw_sandbox *s = mw_of(L);
     int n = lua_gettop(L);
@@ -133,6 +223,10 @@ static int mw_print(lua_State *L) {
     luaL_pushresult(&b);
     size_t len;
     const char *line = lua_tolstring(L, -1, &len);
+    if (len > MW_LOG_LINE_CAP) {   /* one print() is one line of the host's log */
+        len = MW_LOG_LINE_CAP;
+        while (len > 0 && ((unsigned char)line[len] & 0xC0) == 0x80) len--;
+    }
     if (s->log.len + len + 1 > MW_LOG_CAP) { s->log_dropped++; return 0; }
     mwbuf_put(&s->log, line, len);
     mwbuf_putc(&s->log, 0);
@@ -166,15 +260,18 @@ static int mw_report(lua_State *L) {
 
     if (s->nfindings >= s->lim.max_findings_per_call) { s->findings_dropped++; return 0; }
 
-    /* Serialize into a scratch buffer first so a failure leaves no half-written finding. */
+    /* Serialize into a scratch buffer first so a failure leaves no half-written finding. The
+     * buffer stops growing at the cap: what a signature reports never costs the host more. */
     mwbuf *data = &s->scratch;
-    data->len = 0;
+    mwbuf_limit(data, s->lim.max_finding_bytes);
     if (dt == LUA_TTABLE) mw_json_value(L, 4, data, 0, 0); else mwbuf_puts(data, "{}");
-    if (data->len > s->lim.max_finding_bytes) {
+    int cut = 0;
+    if (data->over) {
         char tmp[96];
-        snprintf(tmp, sizeof tmp, "{\"truncated\":true,\"bytes\":%zu}", data->len);
-        data->len = 0;
+        snprintf(tmp, sizeof tmp, "{\"truncated\":true,\"limit_bytes\":%zu}", s->lim.max_finding_bytes);
+        mwbuf_limit(data, 0);
         mwbuf_puts(data, tmp);
+        cut = 1;
     }
     if (s->nfindings == s->findings_cap) {
         size_t cap = s->findings_cap ? s->findings_cap * 2 : 8;
@@ -186,7 +283,18 @@ static int mw_report(lua_State *L) {
     size_t ml, sl = 0;
     const char *m = lua_tolstring(L, 2, &ml);
     const char *sv = st == LUA_TSTRING ? lua_tolstring(L, 3, &sl) : "";
-    r->msg_off = s->findings_arena.len; r->msg_len = ml; mwbuf_put(&s->findings_arena, m, ml);
+    char note[64];
+    size_t notelen = 0;
+    if (ml > s->lim.max_message_bytes) {
+        size_t keep = s->lim.max_message_bytes;
+        while (keep > 0 && ((unsigned char)m[keep] & 0xC0) == 0x80) keep--;   /* never split a character */
+        notelen = (size_t)snprintf(note, sizeof note, " [%zu bytes cut]", ml - keep);
+        ml = keep;
+        cut = 1;
+    }
+    if (cut) s->findings_cut++;
+    r->msg_off = s->findings_arena.len; r->msg_len = ml + notelen; mwbuf_put(&s->findings_arena, m, ml);
+    if (notelen) mwbuf_put(&s->findings_arena, note, notelen);
     r->sev_off = s->findings_arena.len; r->sev_len = sl; mwbuf_put(&s->findings_arena, sv, sl);
     r->data_off = s->findings_arena.len; r->data_len = data->len; mwbuf_put(&s->findings_arena, data->p ? data->p : "", data->len);
     return 0;
@@ -219,6 +327,7 @@ static int open_libs(lua_State *L) {
     lua_newtable(L); s->process_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L); s->kinds_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L); s->changed_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); s->late_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* Field names as Lua strings, fetched by index while building events (no hashing per event). */
     lua_createtable(L, K_COUNT, 0);
     for (int k = 0; k < K_COUNT; k++) { lua_pushstring(L, key_names[k]); lua_rawseti(L, -2, k + 1); }
@@ -229,8 +338,19 @@ static int open_libs(lua_State *L) {
     return 0;
 }
 
+/* Error texts come from the signature (error("...") with any string): one line's worth is kept. */
+#define MW_ERROR_CAP 2048
 static void set_error(mw_sandbox *s, const char *msg, size_t len) {
     s->err.len = 0;
+    if (len > MW_ERROR_CAP) {
+        size_t keep = MW_ERROR_CAP;
+        while (keep > 0 && ((unsigned char)msg[keep] & 0xC0) == 0x80) keep--;
+        char note[48];
+        int n = snprintf(note, sizeof note, " [%zu bytes cut]", len - keep);
+        mwbuf_put(&s->err, msg, keep);
+        mwbuf_put(&s->err, note, (size_t)n);
+        return;
+    }
     mwbuf_put(&s->err, msg, len);
 }
 
@@ -285,7 +405,9 @@ mw_sandbox *mw_sandbox_new(const mw_limits *limits) {
 
 void mw_sandbox_free(mw_sandbox *s) {
     if (!s) return;
-    lua_close(s->L);
+    /* An abandoned state may be mid-update (a table half resized, a collection half done):
+     * walking it to free it could crash, so its memory (at most the cap) stays allocated. */
+    if (!s->abandoned) lua_close(s->L);
     mwbuf_free(&s->err); mwbuf_free(&s->describe); mwbuf_free(&s->log); mwbuf_free(&s->findings_arena);
     mwbuf_free(&s->scratch);
     free(s->findings);
@@ -332,11 +454,13 @@ static mw_status status_of(mw_sandbox *s, int st) {
     return MW_ERR_RUNTIME;
 }
 
-static mw_status load_common(mw_sandbox *s, const char *src, size_t len, const char *chunkname, const char *lib) {
-    load_args a = { src, len, chunkname, 0, 0, lib };
+static mw_status load_body(mw_sandbox *s, void *arg) {
+    load_args *a = arg;
+    const char *chunkname = a->name;
     s->count = 0; s->budget = s->lim.instructions_at_load; s->killed = 0; s->mem_refused = 0;
-    int st = run_protected(s, protected_load, &a);
+    int st = run_protected(s, protected_load, a);
     if (st == LUA_OK) return MW_OK;
+    if (s->timed_out) return MW_ERR_TIMEOUT;
     if (s->killed) {
         char tmp[160];
         snprintf(tmp, sizeof tmp, "%s: running the file used more than %lld instructions", chunkname,
@@ -344,9 +468,14 @@ static mw_status load_common(mw_sandbox *s, const char *src, size_t len, const c
         set_error(s, tmp, strlen(tmp));
         return MW_ERR_BUDGET;
     }
-    if (a.syntax_failed) return MW_ERR_SYNTAX;
-    if (a.not_table) return MW_ERR_CONTRACT;
+    if (a->syntax_failed) return MW_ERR_SYNTAX;
+    if (a->not_table) return MW_ERR_CONTRACT;
     return status_of(s, st);
+}
+
+static mw_status load_common(mw_sandbox *s, const char *src, size_t len, const char *chunkname, const char *lib) {
+    load_args a = { src, len, chunkname, 0, 0, lib };
+    return guarded(s, "running the file", load_body, &a);
 }
 
 mw_status mw_sandbox_load(mw_sandbox *s, const char *src, size_t len, const char *chunkname) {
@@ -359,16 +488,23 @@ mw_status mw_sandbox_install_library(mw_sandbox *s, const char *name, const char
 
 static int protected_describe(lua_State *L) {
     mw_sandbox *s = mw_of(L);
-    s->describe.len = 0;
+    mwbuf_limit(&s->describe, MW_DESCRIBE_CAP);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->sig_ref);
     mw_json_value(L, -1, &s->describe, 0, 1);
+    if (s->describe.over) return luaL_error(L, "the signature's table is larger than %d bytes as JSON", MW_DESCRIBE_CAP);
     return 0;
 }
 
-const char *mw_sandbox_describe(mw_sandbox *s, size_t *len) {
-    if (s->sig_ref == LUA_NOREF) { *len = 0; return NULL; }
+static mw_status describe_body(mw_sandbox *s, void *arg) {
+    (void)arg;
     s->budget = INT64_MAX; s->killed = 0;
-    if (run_protected(s, protected_describe, NULL) != LUA_OK) { *len = 0; return NULL; }
+    return run_protected(s, protected_describe, NULL) == LUA_OK ? MW_OK : MW_ERR_RUNTIME;
+}
+
+const char *mw_sandbox_describe(mw_sandbox *s, size_t *len) {
+    *len = 0;
+    if (s->abandoned || s->sig_ref == LUA_NOREF) return NULL;
+    if (guarded(s, "describing the signature", describe_body, NULL) != MW_OK) return NULL;
     *len = s->describe.len;
     return s->describe.p;
 }
@@ -384,7 +520,7 @@ static int protected_has_function(lua_State *L) {
 }
 
 int mw_sandbox_has_function(mw_sandbox *s, const char *field) {
-    if (s->sig_ref == LUA_NOREF) return 0;
+    if (s->abandoned || s->sig_ref == LUA_NOREF) return 0;
     field_query q = { field, 0 };
     run_protected(s, protected_has_function, &q);
     return q.result;
@@ -455,7 +591,8 @@ static int protected_build(lua_State *L) {
     if (t->kind >= MW_MAX_KINDS || !kinds[t->kind].name) return luaL_error(L, "moonwatch: unregistered event kind %d", (int)t->kind);
     const kind_info *k = &kinds[t->kind];
     if (t->comm_off + t->comm_len > t->nbytes || t->exe_off + t->exe_len > t->nbytes ||
-        t->container_off + t->container_len > t->nbytes) return luaL_error(L, "moonwatch: malformed event tape");
+        t->container_off + t->container_len > t->nbytes || t->exe_fs_off + t->exe_fs_len > t->nbytes)
+        return luaL_error(L, "moonwatch: malformed event tape");
     lua_settop(L, 0);
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->keys_ref);                   /* 1: cached keys */
     const int keys = 1;
@@ -479,6 +616,9 @@ static int protected_build(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)t->pidns); SETK(3, K_PIDNS);
     lua_pushboolean(L, t->compat != 0); SETK(3, K_COMPAT);
     lua_pushinteger(L, t->bits); SETK(3, K_BITS);
+    lua_pushinteger(L, (lua_Integer)t->exe_ino); SETK(3, K_EXE_INO);
+    lua_pushinteger(L, (lua_Integer)t->exe_dev); SETK(3, K_EXE_DEV);
+    lua_pushlstring(L, t->bytes + t->exe_fs_off, t->exe_fs_len); SETK(3, K_EXE_FS);
     lua_pushvalue(L, 3); SETK(2, K_PROCESS);
 
     kind_tables(L, s, t->kind);                                        /* 4: {args, exit_args, names} */
@@ -511,6 +651,15 @@ static int protected_build(lua_State *L) {
     for (int j = n + 1; j <= s->changed_count; j++) { lua_pushnil(L); lua_rawseti(L, 8, j); }
     s->changed_count = n;
     lua_pushvalue(L, 8); SETK(2, K_CHANGED);
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->late_ref);                   /* 9: late */
+    n = 0;
+    for (uint32_t a = 0; a < k->nargs && a < 64; a++) {
+        if (t->late & ((uint64_t)1 << a)) { lua_rawgeti(L, 7, a + 1); lua_rawseti(L, 9, ++n); }
+    }
+    for (int j = n + 1; j <= s->late_count; j++) { lua_pushnil(L); lua_rawseti(L, 9, j); }
+    s->late_count = n;
+    lua_pushvalue(L, 9); SETK(2, K_LATE);
     return 0;
 }
 
@@ -550,8 +699,8 @@ static mw_status resume_call(mw_sandbox *s, int nargs, const char *what) {
     return r;
 }
 
-mw_status mw_sandbox_on_event(mw_sandbox *s, const mw_tape *tape) {
-    if (s->on_event_ref == LUA_NOREF) { set_error(s, "signature has no on_event function", 34); return MW_ERR_CONTRACT; }
+static mw_status on_event_body(mw_sandbox *s, void *arg) {
+    const mw_tape *tape = arg;
     reset_call(s);
     lua_State *L = s->L;
     /* Build on the main thread under pcall, leaving the event table on its stack. */
@@ -565,12 +714,22 @@ mw_status mw_sandbox_on_event(mw_sandbox *s, const mw_tape *tape) {
     return resume_call(s, 2, "on_event");
 }
 
-mw_status mw_sandbox_on_finish(mw_sandbox *s) {
-    if (s->on_finish_ref == LUA_NOREF) return MW_OK;
+mw_status mw_sandbox_on_event(mw_sandbox *s, const mw_tape *tape) {
+    if (s->on_event_ref == LUA_NOREF && !s->abandoned) { set_error(s, "signature has no on_event function", 34); return MW_ERR_CONTRACT; }
+    return guarded(s, "on_event", on_event_body, (void *)tape);
+}
+
+static mw_status on_finish_body(mw_sandbox *s, void *arg) {
+    (void)arg;
     reset_call(s);
     lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->on_finish_ref);
     lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->state_ref);
     return resume_call(s, 1, "on_finish");
+}
+
+mw_status mw_sandbox_on_finish(mw_sandbox *s) {
+    if (s->on_finish_ref == LUA_NOREF && !s->abandoned) return MW_OK;
+    return guarded(s, "on_finish", on_finish_body, NULL);
 }
 
 const char *mw_sandbox_error(mw_sandbox *s) { return s->err.p ? s->err.p : ""; }
@@ -589,8 +748,11 @@ mw_finding mw_sandbox_finding(mw_sandbox *s, size_t i) {
 }
 
 size_t mw_sandbox_findings_dropped(mw_sandbox *s) { return s->findings_dropped; }
+size_t mw_sandbox_findings_cut(mw_sandbox *s) { return s->findings_cut; }
 
-void mw_sandbox_clear_findings(mw_sandbox *s) { s->nfindings = 0; s->findings_dropped = 0; s->findings_arena.len = 0; }
+void mw_sandbox_clear_findings(mw_sandbox *s) {
+    s->nfindings = 0; s->findings_dropped = 0; s->findings_cut = 0; s->findings_arena.len = 0;
+}
 
 const char *mw_sandbox_log(mw_sandbox *s, size_t *len, size_t *n) { *len = s->log.len; *n = s->log_lines; return s->log.p; }
 void mw_sandbox_clear_log(mw_sandbox *s) { s->log.len = 0; s->log_lines = 0; s->log_dropped = 0; }

@@ -34,11 +34,22 @@ public final class CaptureReader: EventSource {
     private var capacity: Int
     private var start = 0, end = 0
     private var eof = true
+    private var discarding = false
+    /// Lines longer than this are skipped (counted as "line too long") without being buffered.
+    public let maxLineBytes: Int
+    public static let defaultMaxLineBytes = 4 << 20
+    /// Events whose Lua tables would take more than this (EventJSON.luaBytes) are refused here
+    /// ("event too large") instead of failing in every signature that selects them.
+    public let maxEventBytes: Int
+    public static let defaultMaxEventBytes = 8 << 20
 
     /// `paths` may contain "-" for standard input.
-    public init(paths: [String], strict: Bool = false, log: @escaping (String) -> Void) {
+    public init(paths: [String], strict: Bool = false, maxLineBytes: Int = CaptureReader.defaultMaxLineBytes,
+                maxEventBytes: Int = CaptureReader.defaultMaxEventBytes, log: @escaping (String) -> Void) {
         self.paths = paths
         self.strict = strict
+        self.maxLineBytes = max(1, maxLineBytes)
+        self.maxEventBytes = maxEventBytes
         self.log = log
         capacity = CaptureReader.chunkSize
         buffer = .allocate(byteCount: capacity, alignment: 16)
@@ -58,7 +69,7 @@ public final class CaptureReader: EventSource {
         }
     }
 
-    private func openNext() throws -> Bool {
+    private func openNext() throws(SystemError) -> Bool {
         if fd > 2 { close(fd) }
         fd = -1
         pathIndex += 1
@@ -79,7 +90,7 @@ public final class CaptureReader: EventSource {
     }
 
     /// Fills the buffer after moving the unread tail to the front; grows for very long lines.
-    private func fill() throws {
+    private func fill() throws(SystemError) {
         if start > 0 {
             if end > start { memmove(buffer, buffer + start, end - start) }
             end -= start
@@ -105,7 +116,7 @@ public final class CaptureReader: EventSource {
 
     public func next(into batch: inout [Event]) throws -> Bool {
         if fd < 0 && pathIndex >= paths.count { return false }
-        if fd < 0 { guard try openNext() else { return false } }
+        if fd < 0 { guard try openNextReadable() else { return false } }
         while batch.count < CaptureReader.batchSize {
             // Find the next line in the buffer.
             var nl = -1
@@ -116,8 +127,26 @@ public final class CaptureReader: EventSource {
                 }
             }
             if nl < 0 {
+                if end - start > maxLineBytes || discarding {
+                    // Over the cap: the line is counted once and its bytes are dropped as they come
+                    // (`replay /dev/zero` reads forever in constant memory).
+                    if !discarding {
+                        discarding = true
+                        lineNumber += 1
+                        stats.records += 1
+                        skip("line too long", "line longer than \(maxLineBytes) bytes (--max-line), skipped")
+                        if let e = pendingStrictError { pendingStrictError = nil; throw e }
+                    }
+                    start = end
+                    if eof { discarding = false; guard try openNextReadable() else { return !batch.isEmpty }; continue }
+                    if !batch.isEmpty { return true }
+                    try fillOrSkipFile()
+                    return true   // hand control back between chunks of a line being skipped
+                }
                 if !eof {
-                    try fill()
+                    // The next read may block (a pipe, a terminal): hand over what is decoded first.
+                    if !batch.isEmpty { return true }
+                    try fillOrSkipFile()
                     continue
                 }
                 if end > start {
@@ -127,15 +156,54 @@ public final class CaptureReader: EventSource {
                     start = end
                     if let e = pendingStrictError { pendingStrictError = nil; throw e }
                 }
-                guard try openNext() else { return !batch.isEmpty ? true : false }
+                guard try openNextReadable() else { return !batch.isEmpty }
+                continue
+            }
+            if discarding {
+                // The end of a line already counted as too long.
+                discarding = false
+                start = nl + 1
                 continue
             }
             lineNumber += 1
-            handle(UnsafeRawBufferPointer(start: base + start, count: nl - start), truncated: false, into: &batch)
+            if nl - start > maxLineBytes {
+                stats.records += 1
+                skip("line too long", "line longer than \(maxLineBytes) bytes (--max-line), skipped")
+            } else {
+                handle(UnsafeRawBufferPointer(start: base + start, count: nl - start), truncated: false, into: &batch)
+            }
             start = nl + 1
             if let e = pendingStrictError { pendingStrictError = nil; throw e }
         }
         return true
+    }
+
+    /// Opens the next file that can be opened. Without --strict, a file that cannot be opened is
+    /// reported, counted ("unreadable file") and passed over, so the events of the files before
+    /// and after it still count; with --strict it ends the input.
+    private func openNextReadable() throws -> Bool {
+        while true {
+            do { return try openNext() } catch {
+                try unreadable(error)
+            }
+        }
+    }
+
+    /// Reads more of the current file; a read error is handled like an unreadable file (the rest
+    /// of that file is passed over: it reads as ended).
+    private func fillOrSkipFile() throws {
+        do { try fill() } catch {
+            try unreadable(error)
+            start = end
+            eof = true
+            discarding = false
+        }
+    }
+
+    private func unreadable(_ error: SystemError) throws {
+        stats.skipped["unreadable file", default: 0] += 1
+        if strict { throw error }
+        log(error.description + " (file passed over)")
     }
 
     private var pendingStrictError: CaptureError?
@@ -161,7 +229,7 @@ public final class CaptureReader: EventSource {
         let text = UnsafeRawBufferPointer(rebasing: line[i..<n])
         // Lines moonwatch wrote decode directly; anything else takes the general path below.
         if let e = EventJSON.decodeFast(text) {
-            batch.append(e)
+            accept(e, lineBytes: text.count, into: &batch)
             return
         }
         let value: Value
@@ -176,16 +244,30 @@ public final class CaptureReader: EventSource {
         if f["eventName"] != nil {
             do {
                 switch try TraceeEvent.decode(f) {
-                case .event(let e): batch.append(e)
+                case .event(let e): accept(e, lineBytes: text.count, into: &batch)
                 case .foreign(let name): stats.foreign[name, default: 0] += 1
                 }
             } catch { skip("bad Tracee event", "Tracee event: \(error)") }
             return
         }
         do {
-            batch.append(try EventJSON.decode(value))
+            accept(try EventJSON.decode(value), lineBytes: text.count, into: &batch)
         } catch {
             skip(error.category, error.reason)
         }
+    }
+
+    /// One JSON byte builds at most ~40 bytes of Lua (`{},` is a table in a slot), so only long
+    /// lines need their size worked out.
+    private func accept(_ e: Event, lineBytes: Int, into batch: inout [Event]) {
+        if lineBytes * 40 > maxEventBytes {
+            let n = EventJSON.luaBytes(e)
+            if n > maxEventBytes {
+                skip("event too large", "the event would take about \(n) bytes as Lua tables, over the limit of \(maxEventBytes) "
+                     + "(half a signature's memory cap, --memory)")
+                return
+            }
+        }
+        batch.append(e)
     }
 }

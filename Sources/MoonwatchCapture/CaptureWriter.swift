@@ -17,8 +17,7 @@ public final class CaptureWriter {
         if path == "-" {
             fd = 1; ownsFD = false
         } else {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw SystemError("open", path: path) }
+            fd = try FileSystem.openForOutput(path)
             ownsFD = true
         }
     }

@@ -21,10 +21,13 @@ public final class PrefetchSource: EventSource, @unchecked Sendable {
     private var thread: pthread_t?
     private var started = false
     private var done = false
+    private var stopping = false
+    private let waitMilliseconds: Int
 
-    public init(_ inner: EventSource, depth: Int = 8) {
+    public init(_ inner: EventSource, depth: Int = 8, waitMilliseconds: Int = 100) {
         self.inner = inner
         self.depth = depth
+        self.waitMilliseconds = waitMilliseconds
     }
 
     deinit {
@@ -40,36 +43,54 @@ public final class PrefetchSource: EventSource, @unchecked Sendable {
         if thread == nil { produce() }   // no thread: decode inline, once
     }
 
+    /// Asks the producer to stop after the batch it is reading; `next` then ends the source.
+    /// A producer blocked in a read (a pipe nobody writes to) stays blocked until the process ends.
+    public func stop() {
+        changed.withLock {
+            stopping = true
+            changed.broadcast()
+        }
+    }
+
     private func produce() {
         while true {
             var batch: [Event] = []
             batch.reserveCapacity(1024)
-            var item: Item
+            var failure: String?
             var last = false
             do {
                 last = !(try inner.next(into: &batch))
-                item = .batch(batch)
             } catch {
-                item = .failure("\(error)")
+                failure = "\(error)"
                 last = true
             }
             let stats = inner.stats
             changed.lock()
-            while items.count >= depth { changed.wait() }
-            if case .batch(let b) = item, b.isEmpty {} else { items.append(item) }
-            if last, case .batch = item { items.append(.end) }
+            while items.count >= depth && !stopping { changed.wait() }
+            // Events read before a failure are delivered ahead of it.
+            if !batch.isEmpty { items.append(.batch(batch)) }
+            if let failure { items.append(.failure(failure)) } else if last { items.append(.end) }
             innerStats = stats
+            let quit = last || stopping
             changed.broadcast()
             changed.unlock()
-            if last { return }
+            if quit { return }
         }
     }
 
+    /// Waits at most `waitMilliseconds` for a batch: with nothing yet (a slow pipe, a line still
+    /// being skipped) it returns true and an empty batch, so the caller can look at its stop flag.
     public func next(into batch: inout [Event]) throws -> Bool {
         if done { return false }
         if !started { start() }
         changed.lock()
-        while items.isEmpty { changed.wait() }
+        if items.isEmpty && !stopping { changed.wait(milliseconds: waitMilliseconds) }
+        if items.isEmpty {
+            let ended = stopping
+            changed.unlock()
+            if ended { done = true; return false }
+            return true
+        }
         let item = items.removeFirst()
         changed.broadcast()
         changed.unlock()

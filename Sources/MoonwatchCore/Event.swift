@@ -14,9 +14,16 @@ public struct ProcessContext: Sendable, Equatable {
     public var pidns: UInt64 = 0
     /// The call was a 32-bit compat syscall (`int $0x80` or a 32-bit process on x86_64).
     public var compat: Bool = false
-    /// Word size of the process itself (64, or 32 for an ia32 program); 0 when unknown. A 64-bit
-    /// process making a compat call is the ABI-evasion shape.
+    /// Word size of the program itself, from its memory image (64, or 32 for an ia32 program); 0
+    /// when unknown. A 64-bit program making a compat call is the ABI-evasion shape.
     public var bits: UInt8 = 0
+    /// The executable's identity: inode and device (as stat(2) reports st_dev) of the file, and the
+    /// type of the filesystem it is on ("ext4", "tmpfs", "overlay", ...). A name or a path can be
+    /// chosen by the process; the file behind them cannot. 0 / "" when unknown (replay of older
+    /// captures, kernel threads).
+    public var exeIno: UInt64 = 0
+    public var exeDev: UInt64 = 0
+    public var exeFs: String = ""
 
     public init() {}
     public init(pid: Int32, tid: Int32, ppid: Int32, uid: UInt32, gid: UInt32, comm: String, exe: String = "",
@@ -44,6 +51,9 @@ public struct Event: Sendable, Equatable {
     public var exitArgs: [Value?]
     /// Bit `i` is set when argument `i` read differently at entry and exit.
     public var changed: UInt64
+    /// Bit `i` is set when argument `i` could not be read at entry (memory not resident yet) and its
+    /// value is the read at exit, after the kernel faulted the memory in.
+    public var late: UInt64 = 0
 
     public init(kind: EventKind, time: UInt64 = 0, ret: Int64 = 0, process: ProcessContext = ProcessContext(),
                 args: [Value?]? = nil, exitArgs: [Value?]? = nil, changed: UInt64 = 0) {
@@ -66,9 +76,14 @@ public struct Event: Sendable, Equatable {
     public func exitArg(_ name: String) -> Value? { spec.argIndex(name).flatMap { exitArgs[$0] } }
 
     /// Names of the arguments in `changed`, in catalogue order.
-    public var changedNames: [String] {
-        guard changed != 0 else { return [] }
-        return spec.args.indices.filter { changed & (1 << UInt64($0)) != 0 }.map { spec.args[$0].name }
+    public var changedNames: [String] { names(changed) }
+
+    /// Names of the arguments in `late`, in catalogue order.
+    public var lateNames: [String] { names(late) }
+
+    private func names(_ bits: UInt64) -> [String] {
+        guard bits != 0 else { return [] }
+        return spec.args.indices.filter { bits & (1 << UInt64($0)) != 0 }.map { spec.args[$0].name }
     }
 
     /// Sets `changed` by comparing entry and exit reads of every TOCTOU argument that has both.

@@ -33,15 +33,18 @@ public enum EventJSON {
             }
             w.raw("}")
         }
-        if e.changed != 0 {
-            w.raw(",\"changed\":[")
-            for (k, n) in e.changedNames.enumerated() {
-                if k > 0 { w.raw(",") }
-                w.string(n)
-            }
-            w.raw("]")
-        }
+        if e.changed != 0 { writeNames(",\"changed\":[", e.changedNames, to: &w) }
+        if e.late != 0 { writeNames(",\"late\":[", e.lateNames, to: &w) }
         w.raw("}")
+    }
+
+    private static func writeNames(_ open: String, _ names: [String], to w: inout JSONWriter) {
+        w.raw(open)
+        for (k, n) in names.enumerated() {
+            if k > 0 { w.raw(",") }
+            w.string(n)
+        }
+        w.raw("]")
     }
 
     public static func writeProcess(_ p: ProcessContext, to w: inout JSONWriter) {
@@ -58,6 +61,12 @@ public enum EventJSON {
         w.raw(",\"pidns\":"); w.uint(p.pidns)
         w.raw(",\"compat\":"); w.bool(p.compat)
         w.raw(",\"bits\":"); w.int(Int64(p.bits))
+        // The executable's identity, when the probes reported it.
+        if p.exeIno != 0 {
+            w.raw(",\"exe_ino\":"); w.uint(p.exeIno)
+            w.raw(",\"exe_dev\":"); w.uint(p.exeDev)
+        }
+        if !p.exeFs.isEmpty { w.raw(",\"exe_fs\":"); w.string(p.exeFs) }
         w.raw("}")
     }
 
@@ -87,12 +96,9 @@ public enum EventJSON {
             throw DecodeError("unknown event", "unknown event \"\(name)\"" + (hint.isEmpty ? "" : " (did you mean \(hint.joined(separator: ", "))?)"))
         }
         var e = Event(kind: kind)
-        if let t = f["time"] {
-            guard let n = t.uint64 else { throw DecodeError("malformed event", "\"time\" must be a non-negative integer (ns)") }
-            e.time = n
-        }
+        if let t = f["time"] { e.time = try time(t) }
         if let r = f["ret"] {
-            guard let n = r.int64 else { throw DecodeError("malformed event", "\"ret\" must be an integer") }
+            guard case .int(let n) = r else { throw DecodeError("malformed event", "\"ret\" must be an integer") }
             e.ret = n
         }
         if let p = f["process"] { e.process = try decodeProcess(p) }
@@ -118,20 +124,36 @@ public enum EventJSON {
                 e.exitArgs[i] = value
             }
         }
-        if let c = f["changed"] {
-            guard case .array(let names) = c else { throw DecodeError("malformed event", "\"changed\" must be a list of argument names") }
+        func names(_ key: String) throws(DecodeError) -> UInt64? {
+            guard let c = f[key] else { return nil }
+            guard case .array(let names) = c else { throw DecodeError("malformed event", "\"\(key)\" must be a list of argument names") }
             var bits: UInt64 = 0
             for n in names {
                 guard case .string(let s) = n, let i = spec.argIndex(s) else {
-                    throw DecodeError("bad argument", "\"changed\" names an argument \(name) does not have: \(n.jsonText)")
+                    throw DecodeError("bad argument", "\"\(key)\" names an argument \(name) does not have: \(n.jsonText)")
                 }
                 bits |= 1 << UInt64(i)
             }
+            return bits
+        }
+        if let bits = try names("changed") {
             e.changed = bits
         } else if e.exitArgs.contains(where: { $0 != nil }) {
             e.computeChanged()
         }
+        if let bits = try names("late") { e.late = bits }
         return e
+    }
+
+    /// Event times (and cgroup and namespace ids) are Lua integers in signatures: 0 ... 2^63-1.
+    /// A value past that range, a negative one or a float makes the line a skipped "malformed
+    /// event", in native and Tracee input alike.
+    public static func time(_ v: Value, _ what: String = "\"time\"", unit: String = " (ns)") throws(DecodeError) -> UInt64 {
+        if case .int(let n) = v, n >= 0 { return UInt64(n) }
+        if case .uint = v {
+            throw DecodeError("malformed event", "\(what) is beyond Lua's integer range (at most 2^63-1)\(unit): \(v.jsonText)")
+        }
+        throw DecodeError("malformed event", "\(what) must be a non-negative integer\(unit)")
     }
 
     static func decodeProcess(_ v: Value) throws(DecodeError) -> ProcessContext {
@@ -139,7 +161,7 @@ public enum EventJSON {
         var p = ProcessContext()
         func int<T: FixedWidthInteger>(_ key: String, _ type: T.Type) throws(DecodeError) -> T? {
             guard let v = f[key] else { return nil }
-            guard let n = v.int64, let t = T(exactly: n) else { throw DecodeError("malformed event", "process.\(key) must be an integer in range") }
+            guard case .int(let n) = v, let t = T(exactly: n) else { throw DecodeError("malformed event", "process.\(key) must be an integer in range") }
             return t
         }
         func str(_ key: String) throws(DecodeError) -> String? {
@@ -155,36 +177,175 @@ public enum EventJSON {
         if let x = try str("comm") { p.comm = x }
         if let x = try str("exe") { p.exe = x }
         if let x = try str("container") { p.container = x }
-        if let v = f["cgroup"] { guard let n = v.uint64 else { throw DecodeError("malformed event", "process.cgroup must be an integer") }; p.cgroup = n }
-        if let v = f["mntns"] { guard let n = v.uint64 else { throw DecodeError("malformed event", "process.mntns must be an integer") }; p.mntns = n }
-        if let v = f["pidns"] { guard let n = v.uint64 else { throw DecodeError("malformed event", "process.pidns must be an integer") }; p.pidns = n }
+        if let v = f["cgroup"] { p.cgroup = try time(v, "process.cgroup", unit: "") }
+        if let v = f["mntns"] { p.mntns = try time(v, "process.mntns", unit: "") }
+        if let v = f["pidns"] { p.pidns = try time(v, "process.pidns", unit: "") }
         if let v = f["compat"] { guard case .bool(let b) = v else { throw DecodeError("malformed event", "process.compat must be true or false") }; p.compat = b }
         if let v = f["bits"] {
-            guard let n = v.int64, n == 0 || n == 32 || n == 64 else { throw DecodeError("malformed event", "process.bits must be 0, 32 or 64") }
+            guard case .int(let n) = v, n == 0 || n == 32 || n == 64 else { throw DecodeError("malformed event", "process.bits must be 0, 32 or 64") }
             p.bits = UInt8(n)
         }
+        if let v = f["exe_ino"] { p.exeIno = try time(v, "process.exe_ino", unit: "") }
+        if let v = f["exe_dev"] { p.exeDev = try time(v, "process.exe_dev", unit: "") }
+        if let x = try str("exe_fs") { p.exeFs = x }
         return p
     }
 
-    /// Why `v` does not have the shape of `type`, or nil. `null` is always allowed (NULL pointer).
+    /// Why `v` does not have the shape of `type`, or nil. `null` is always allowed for an argument
+    /// (a NULL pointer). Nested values are checked too, against the shapes of docs/capture-format.md:
+    /// an integer is a JSON integer (not `true`, not `1.5`), objects have only their documented
+    /// keys, each with its type. What passes is what a signature may rely on.
     public static func check(_ v: Value, _ type: ArgType) -> String? {
         if case .null = v { return nil }
+        return ArgShape.check(v, type)
+    }
+
+    /// Estimated bytes the value takes once built as Lua tables and strings in a signature's
+    /// state (64-bit Lua 5.4: string header 24, table 56, array slot 16, hash node 32).
+    public static func luaBytes(_ v: Value) -> Int {
+        switch v {
+        case .null, .bool, .int, .uint, .double: return 0
+        case .string(let s): return 25 + s.utf8.count
+        case .array(let a): return a.reduce(56 + 16 * a.count) { $0 + luaBytes($1) }
+        case .object(let f):
+            var n = 56 + 32 * max(1, f.count).nextPowerOfTwo
+            for k in 0..<f.count { n += 25 + f.keys[k].utf8.count + luaBytes(f.values[k]) }
+            return n
+        }
+    }
+
+    /// `luaBytes` of every argument and exit re-read of an event.
+    public static func luaBytes(_ e: Event) -> Int {
+        var n = 25 + e.process.comm.utf8.count + 25 + e.process.exe.utf8.count + 25 + e.process.container.utf8.count
+        for a in e.args { if let a { n += luaBytes(a) } }
+        for a in e.exitArgs { if let a { n += luaBytes(a) } }
+        return n
+    }
+}
+
+extension Int {
+    fileprivate var nextPowerOfTwo: Int { self <= 1 ? 1 : 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount) }
+}
+
+/// The documented argument shapes, checked recursively.
+enum ArgShape {
+    static func check(_ v: Value, _ type: ArgType) -> String? {
         switch type {
-        case .int, .uint, .long, .ulong, .pointer, .intRef:
-            if v.int64 != nil || v.uint64 != nil { return nil }
-            return "expected an integer, got \(v.jsonText.prefix(40))"
+        case .int, .uint, .long, .intRef:
+            return int(v)
+        case .ulong, .pointer:
+            return size(v)   // 64-bit unsigned values may pass Int64.max (kernel addresses)
         case .string:
             if case .string = v { return nil }
             return "expected a string"
         case .argv:
-            if case .array(let a) = v, a.allSatisfy({ $0.string != nil }) { return nil }
-            return "expected a list of strings"
+            guard case .array = v else { return "expected a list of strings" }
+            return list(v, string)
         case .sockaddr, .msghdr, .timespec, .timespec32:
-            if case .object = v { return nil }
-            return "expected an object (\(type.shape))"
+            guard case .object = v else { return "expected an object (\(type.shape))" }
+            switch type {
+            case .sockaddr: return sockaddr(v)
+            case .msghdr: return msghdr(v)
+            default: return object(v, [("sec", int), ("nsec", int)])
+            }
         case .mmsghdrs, .fdPair:
-            if case .array = v { return nil }
-            return "expected a list (\(type.shape))"
+            guard case .array(let a) = v else { return "expected a list (\(type.shape))" }
+            if type == .fdPair {
+                if a.count > 2 { return "expected at most two descriptors, got \(a.count)" }
+                return list(v, int)
+            }
+            return list(v) { item in object(item, [("msg", { $0.isNull ? nil : msghdr($0) }), ("len", size)]) }
+        case .program:
+            guard case .object = v else { return "expected an object (\(type.shape))" }
+            return object(v, [("path", string), ("ino", size), ("dev", size), ("fs", string), ("deleted", bool)])
+        case .sockinfo:
+            guard case .object = v else { return "expected an object (\(type.shape))" }
+            return socket(v)
+        case .stdio:
+            guard case .array(let a) = v else { return "expected a list (\(type.shape))" }
+            if a.count > 3 { return "expected descriptors 0, 1 and 2, got \(a.count) entries" }
+            return list(v) { item in
+                object(item, [("fd", int), ("type", string), ("path", string), ("ino", size),
+                              ("socket", { $0.isNull ? nil : socket($0) })])
+            }
         }
+    }
+
+    static func expected(_ what: String, _ v: Value) -> String {
+        "expected \(what), got \(v.jsonText.prefix(40))"
+    }
+
+    static func int(_ v: Value) -> String? {
+        if case .int = v { return nil }
+        return expected("an integer", v)
+    }
+
+    /// size_t-like values the caller controls (an iovec length) may pass Int64.max.
+    static func size(_ v: Value) -> String? {
+        if case .int = v { return nil }
+        if case .uint = v { return nil }
+        return expected("an integer", v)
+    }
+
+    static func string(_ v: Value) -> String? {
+        if case .string = v { return nil }
+        return expected("a string", v)
+    }
+
+    static func bool(_ v: Value) -> String? {
+        if case .bool = v { return nil }
+        return expected("true or false", v)
+    }
+
+    /// A name the kernel's constants print as ("SOL_SOCKET", "AF_INET") or the raw number.
+    static func nameOrInt(_ v: Value) -> String? {
+        switch v {
+        case .string, .int: return nil
+        default: return expected("a name or an integer", v)
+        }
+    }
+
+    static func list(_ v: Value, _ item: (Value) -> String?) -> String? {
+        guard case .array(let a) = v else { return expected("a list", v) }
+        for (i, x) in a.enumerated() { if let why = item(x) { return "[\(i + 1)]: \(why)" } }
+        return nil
+    }
+
+    /// An object whose documented keys (any may be missing) have their types. Other keys pass:
+    /// a newer writer may add some, as at the top level.
+    static func object(_ v: Value, _ fields: [(String, (Value) -> String?)]) -> String? {
+        guard case .object(let f) = v else { return expected("an object", v) }
+        for (k, x) in f.pairs {
+            guard let check = fields.first(where: { $0.0 == k })?.1 else { continue }
+            if let why = check(x) { return "\(k): \(why)" }
+        }
+        return nil
+    }
+
+    static func sockaddr(_ v: Value) -> String? {
+        object(v, [("family", nameOrInt), ("addr", string), ("port", int), ("path", string), ("abstract", bool)])
+    }
+
+    static func msghdr(_ v: Value) -> String? {
+        object(v, [("name", { $0.isNull ? nil : sockaddr($0) }), ("iov", { list($0, size) }), ("iovlen", size), ("bytes", size),
+                   ("controllen", size), ("control", { list($0, cmsg) }), ("flags", int)])
+    }
+
+    static func cmsg(_ v: Value) -> String? {
+        object(v, [("level", nameOrInt), ("type", nameOrInt), ("fds", { list($0, int) }), ("files", { list($0, file) }),
+                   ("cred", { object($0, [("pid", int), ("uid", int), ("gid", int)]) }), ("len", size)])
+    }
+
+    static func file(_ v: Value) -> String? {
+        object(v, [("fd", int), ("type", string), ("path", string), ("peer", string), ("ino", size)])
+    }
+
+    static func endpoint(_ v: Value) -> String? {
+        v.isNull ? nil : object(v, [("addr", string), ("port", int)])
+    }
+
+    static func socket(_ v: Value) -> String? {
+        object(v, [("ino", size), ("family", nameOrInt), ("type", int), ("local", endpoint), ("remote", endpoint),
+                   ("peer", { $0.isNull ? nil : size($0) })])
     }
 }

@@ -9,11 +9,13 @@ public struct SystemError: Error, Sendable, CustomStringConvertible, Equatable {
     public var call: String
     public var path: String?
     public var errno: Int32
-    public init(_ call: String, path: String? = nil, errno: Int32 = Glibc.errno) {
-        self.call = call; self.path = path; self.errno = errno
+    /// Said instead of strerror(errno) when set.
+    public var reason: String?
+    public init(_ call: String, path: String? = nil, errno: Int32 = Glibc.errno, reason: String? = nil) {
+        self.call = call; self.path = path; self.errno = errno; self.reason = reason
     }
     public var description: String {
-        let reason = String(cString: strerror(errno))
+        let reason = self.reason ?? String(cString: strerror(errno))
         if let path { return "\(path): \(reason)" }
         return "\(call): \(reason)"
     }
@@ -50,6 +52,44 @@ public enum FileSystem {
         guard fd >= 0 else { throw SystemError("open", path: path) }
         defer { close(fd) }
         try writeAll(fd, bytes, path: path)
+    }
+
+    /// Opens a file to write results into (findings, a capture), the way a privileged process
+    /// must in a folder others can write to (/tmp):
+    ///  - created 0600; an existing file keeps its mode;
+    ///  - never through a symbolic link (O_NOFOLLOW): a link planted at the path is refused;
+    ///  - an existing regular file (or FIFO) must belong to this user, and a regular file must
+    ///    have a single link, or it is refused (root could otherwise be made to overwrite a file
+    ///    of someone else's choosing);
+    ///  - a regular file is truncated only once all of that holds. Opening does not block on a
+    ///    FIFO nobody reads (ENXIO instead). Character devices (/dev/null) are written as they are.
+    /// Calls open(2) with O_NOFOLLOW|O_NONBLOCK, fstat(2), ftruncate(2) and fcntl(2).
+    public static func openForOutput(_ path: String) throws(SystemError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ELOOP { throw SystemError("open", path: path, errno: e, reason: "is a symbolic link; refusing to follow it (use - for standard output)") }
+            if e == ENXIO { throw SystemError("open", path: path, errno: e, reason: "is a FIFO that nobody reads") }
+            throw SystemError("open", path: path, errno: e)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { let e = errno; close(fd); throw SystemError("fstat", path: path, errno: e) }
+        let kind = st.st_mode & S_IFMT
+        if (kind == S_IFREG || kind == S_IFIFO) && st.st_uid != geteuid() {
+            close(fd)
+            throw SystemError("open", path: path, errno: EPERM,
+                              reason: "belongs to uid \(st.st_uid), not to this user (uid \(geteuid())); refusing to write into it")
+        }
+        if kind == S_IFREG && st.st_nlink > 1 {
+            close(fd)
+            throw SystemError("open", path: path, errno: EPERM,
+                              reason: "has \(st.st_nlink) hard links; refusing to write into it (remove it or choose another name)")
+        }
+        if kind == S_IFREG && st.st_size > 0 && ftruncate(fd, 0) != 0 {
+            let e = errno; close(fd); throw SystemError("ftruncate", path: path, errno: e)
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
     }
 
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String? = nil) throws(SystemError) {

@@ -11,7 +11,9 @@ public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(reason) at byte \(offset + 1)" }
 }
 
-/// A strict RFC 8259 parser over UTF-8 bytes, producing `Value`s.
+/// A strict RFC 8259 parser over UTF-8 bytes, producing `Value`s. An object with a key given
+/// twice is an error (RFC 8259 leaves it to the parser; taking the first or the last silently
+/// would let two readers of one line disagree).
 ///
 /// Written for captures: one object per line, hundreds of thousands of lines a second, so it
 /// works on raw bytes, builds strings without escapes in one step and never goes through
@@ -105,13 +107,24 @@ public struct JSONParser: ~Copyable {
         try enter(); defer { depth -= 1 }
         i += 1
         var fields = Value.Fields(minimumCapacity: 8)
+        var keys: Set<String>?   // for large objects only; small ones are scanned
         skipSpace()
         if i < end, base[i] == UInt8(ascii: "}") { i += 1; return .object(fields) }
         while true {
             skipSpace()
             guard i < end else { throw error("unexpected end of input inside an object (truncated?)") }
             guard base[i] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyStart = i
             let key = try parseString()
+            // A key given twice would mean one thing to one reader and another to the next: refused.
+            let duplicate: Bool
+            if fields.count < 16 {
+                duplicate = fields.keys.contains(key)
+            } else {
+                if keys == nil { keys = Set(fields.keys) }
+                duplicate = !keys!.insert(key).inserted
+            }
+            if duplicate { i = keyStart; throw error("duplicate key \"\(key.prefix(40))\"") }
             skipSpace()
             guard i < end else { throw error("unexpected end of input inside an object (truncated?)") }
             guard base[i] == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
@@ -340,14 +353,28 @@ public struct JSONWriter {
         s.withUTF8 { string(bytes: $0) }
     }
 
+    /// JSON string text. Besides what JSON requires, DEL and the C1 controls (U+0080-U+009F) are
+    /// escaped too: JSON lines end up on terminals, where those still act.
     public mutating func string(bytes buf: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
         var runStart = 0
-        for k in 0..<buf.count {
+        var k = 0
+        while k < buf.count {
             let c = buf[k]
-            if c >= 0x20 && c != 0x22 && c != 0x5C { continue }
+            if c >= 0x20 && c != 0x22 && c != 0x5C && c != 0x7F && c != 0xC2 { k += 1; continue }
+            if c == 0xC2 {
+                // U+0080-U+009F are C2 80..C2 9F in UTF-8; every other C2 sequence stays as it is.
+                guard k + 1 < buf.count, buf[k + 1] >= 0x80, buf[k + 1] <= 0x9F else { k += 1; continue }
+                if k > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<k])) }
+                raw("\\u00")
+                bytes.append(JSONWriter.hex[Int(buf[k + 1] >> 4)]); bytes.append(JSONWriter.hex[Int(buf[k + 1] & 0xF)])
+                k += 2
+                runStart = k
+                continue
+            }
             if k > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<k])) }
-            runStart = k + 1
+            k += 1
+            runStart = k
             switch c {
             case 0x22: raw("\\\"")
             case 0x5C: raw("\\\\")
@@ -410,5 +437,36 @@ extension Value {
         var w = JSONWriter()
         w.value(self)
         return w.text
+    }
+}
+
+// MARK: - Text for terminals and logs
+
+extension String {
+    /// The text made safe to print on a terminal or in a line-based log. C0 controls (ESC, CR,
+    /// LF and TAB included), DEL, the C1 controls and the bidirectional-override characters become
+    /// visible escapes (`\e`, `\n`, `\x7f`, `\u{202e}`) and a backslash becomes `\\`, so what an
+    /// unprivileged user puts in a file name, a process name or an argument, or a signature in its
+    /// message, can neither drive the terminal nor start a forged log line.
+    public var terminalSafe: String {
+        if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return self }
+        var out = ""
+        out.reserveCapacity(utf8.count + 8)
+        for u in unicodeScalars {
+            switch u.value {
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x1B: out += "\\e"
+            case 0x00..<0x20, 0x7F:
+                out += "\\x" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16)
+            case 0x80..<0xA0, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069:
+                out += "\\u{" + String(u.value, radix: 16) + "}"
+            default:
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 }

@@ -13,6 +13,13 @@ public final class Engine {
     private let tape = EventTape()
     private let sinks: [FindingSink]
     private var pending: [Finding] = []
+    private var pendingBytes = 0
+    /// Findings wait for the end of their batch to be written, unless their size (message and
+    /// data as the sandbox kept them) passes this: then they are written at once, mid-batch, so
+    /// host memory stays bounded however much the signatures report.
+    public var pendingByteLimit = 8 << 20
+    /// Times pending findings were written early because of `pendingByteLimit`.
+    public private(set) var earlyFlushes: UInt64 = 0
 
     public private(set) var eventsIn: UInt64 = 0
     public private(set) var eventsRouted: UInt64 = 0
@@ -56,39 +63,66 @@ public final class Engine {
     /// Replaces the signature set between batches, so no event is lost or seen twice. A file whose
     /// text did not change keeps its instance and its `state`; a changed file gets a fresh
     /// instance (new state, counters carried over); a file that fails to load leaves its
-    /// previous version running.
+    /// previous version running. Ids stay unique, as at start-up: a file whose id is already
+    /// taken is refused like any other failure. Running signatures keep their ids first
+    /// (unchanged files, then changed ones in path order), new files come after.
     @discardableResult
     public func reload(_ sources: [SignatureSource], limits: SandboxLimits) -> ReloadOutcome {
         var out = ReloadOutcome()
         var old = [String: Signature]()
         for s in signatures { old[s.path] = s }
-        var next: [Signature] = []
-        var ids = Set<String>()
+        var owner = [String: String]()             // id -> path of the file that has it
+        var chosen = [String: Signature]()          // path -> the instance that runs after the reload
+        var failures = [String: String]()           // path -> why it failed
+
+        func claim(_ sig: Signature, for path: String) -> Bool {
+            if let other = owner[sig.info.id], other != path { return false }
+            owner[sig.info.id] = path
+            chosen[path] = sig
+            return true
+        }
+        // 1. Unchanged files keep their instance and their id.
         for src in sources {
-            let previous = old.removeValue(forKey: src.path)
-            if let previous, previous.sourceText == src.text {
-                next.append(previous); ids.insert(previous.info.id); out.unchanged.append(src.path)
-                continue
+            if let previous = old[src.path], previous.sourceText == src.text, claim(previous, for: src.path) {
+                out.unchanged.append(src.path)
             }
-            do {
-                let sig = try Signature(source: src, limits: limits)
-                if ids.contains(sig.info.id) {
-                    throw SignatureError(file: src.path, line: nil, message: "duplicate signature id \(sig.info.id)")
+        }
+        // 2. Changed files, then 3. new ones.
+        for pass in [true, false] {
+            for src in sources where chosen[src.path] == nil && (old[src.path] != nil) == pass {
+                let previous = old[src.path]
+                do {
+                    let sig = try Signature(source: src, limits: limits)
+                    if let other = owner[sig.info.id], other != src.path {
+                        throw Signature.duplicateID(sig.info.id, in: src, alsoIn: other)
+                    }
+                    _ = claim(sig, for: src.path)
+                    if let previous { sig.carryCounters(from: previous); out.reloaded.append(src.path) } else { out.added.append(src.path) }
+                } catch {
+                    failures[src.path] = "\(error)"
+                    if let previous, claim(previous, for: src.path) { continue }
+                    if let previous {
+                        failures[src.path]! += "; its previous version (id \(previous.info.id)) cannot keep running either"
+                    }
                 }
-                if let previous { sig.carryCounters(from: previous); out.reloaded.append(src.path) } else { out.added.append(src.path) }
-                next.append(sig); ids.insert(sig.info.id)
-            } catch {
-                out.failed.append((src.path, "\(error)"))
-                if let previous, !ids.contains(previous.info.id) { next.append(previous); ids.insert(previous.info.id) }
             }
+        }
+        var next: [Signature] = []
+        for src in sources {
+            if let sig = chosen[src.path] { next.append(sig) }
+            if let why = failures[src.path] { out.failed.append((src.path, why)) }
+            old[src.path] = nil
         }
         out.removed = old.keys.sorted()
         install(next)
         return out
     }
 
+    /// One line on standard error. Messages carry file names, process names and signature text
+    /// that others choose: control characters are escaped, so a line cannot drive the terminal
+    /// or pretend to be two lines.
     public static func stderrLog(_ line: String) {
-        var l = "moonwatch: " + line + "\n"
+        var l = "moonwatch: " + line.terminalSafe + "\n"
         l.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
@@ -129,13 +163,19 @@ public final class Engine {
             var facts = EventFacts()
             for s in sigs where s.accepts(e, facts: &facts) {
                 if !loaded { tape.load(e); loaded = true }
+                let before = pending.count
                 s.evaluate(e, tape: tape, into: &pending)
+                if pending.count != before {
+                    pendingBytes += s.lastFindingBytes
+                    if pendingBytes >= pendingByteLimit { earlyFlushes &+= 1; try emit(&pending) }
+                }
             }
         }
         try emit(&pending)
     }
 
     private func emit(_ findings: inout [Finding]) throws {
+        pendingBytes = 0
         guard !findings.isEmpty else { return }
         findingsOut += UInt64(findings.count)
         for sink in sinks { try sink.write(findings) }
@@ -144,24 +184,37 @@ public final class Engine {
 
     /// End of input: on_finish of every signature, then flush.
     public func finish(at time: UInt64 = Engine.now()) throws {
-        for s in signatures { s.finish(at: time, into: &pending) }
+        for s in signatures {
+            let before = pending.count
+            s.finish(at: time, into: &pending)
+            if pending.count != before {
+                pendingBytes += s.lastFindingBytes
+                if pendingBytes >= pendingByteLimit { earlyFlushes &+= 1; try emit(&pending) }
+            }
+        }
         try emit(&pending)
         for sink in sinks { try sink.flush() }
     }
 
     /// Pulls batches until the source ends or `shouldStop` says so, then finishes. `between`
-    /// runs before each batch (hot reload, periodic warnings) on this same thread.
+    /// runs before each batch (hot reload, periodic warnings) on this same thread. When the
+    /// source fails, the events it delivered before the failure are still processed and the
+    /// signatures still finish; then the source's error is thrown. A sink's error ends the run
+    /// at once (there is nowhere left to write findings to).
     public func run(_ source: EventSource, shouldStop: () -> Bool = { false }, between: () -> Void = {}) throws {
         var batch: [Event] = []
         batch.reserveCapacity(1024)
+        var sourceError: Error?
         while !shouldStop() {
             between()
             batch.removeAll(keepingCapacity: true)
-            let more = try source.next(into: &batch)
+            var more = false
+            do { more = try source.next(into: &batch) } catch { sourceError = error }
             if !batch.isEmpty { try process(batch) }
             if !more { break }
         }
         try finish()
+        if let sourceError { throw sourceError }
     }
 
     public static func now() -> UInt64 {
@@ -171,7 +224,7 @@ public final class Engine {
     }
 
     public func stats(source: SourceStats?) -> EngineStats {
-        EngineStats(eventsIn: eventsIn, eventsRouted: eventsRouted,
+        EngineStats(eventsIn: eventsIn, eventsRouted: eventsRouted, earlyFlushes: earlyFlushes,
                     perEvent: Catalogue.kinds.compactMap { perKind[$0.index] > 0 ? ($0.name, perKind[$0.index]) : nil },
                     findings: findingsOut,
                     signatures: signatures.map {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MoonwatchCore
 import MoonwatchSignatures
 
@@ -13,6 +16,8 @@ public struct EngineStats: Sendable {
 
     public var eventsIn: UInt64
     public var eventsRouted: UInt64
+    /// Batches whose findings were written before the batch ended (the pending-bytes bound).
+    public var earlyFlushes: UInt64 = 0
     public var perEvent: [(String, UInt64)]
     public var findings: UInt64
     public var signatures: [SignatureStats]
@@ -31,9 +36,11 @@ public struct EngineStats: Sendable {
             f.append("filtered", .unsigned(s.counters.filtered))
             f.append("findings", .unsigned(s.counters.findings))
             f.append("findings_dropped", .unsigned(s.counters.findingsDropped))
+            f.append("findings_cut", .unsigned(s.counters.findingsCut))
             f.append("runtime_errors", .unsigned(s.counters.runtimeErrors))
             f.append("budget_kills", .unsigned(s.counters.budgetKills))
             f.append("memory_errors", .unsigned(s.counters.memoryErrors))
+            f.append("timeouts", .unsigned(s.counters.timeouts))
             f.append("disabled", s.disabled.map { .string($0) } ?? .bool(false))
             f.append("memory_peak_bytes", .int(Int64(s.memoryPeak)))
             sigs.append(.object(f))
@@ -43,6 +50,10 @@ public struct EngineStats: Sendable {
             ("events_routed", .unsigned(eventsRouted)),
             ("events", .object(Value.Fields(perEvent.map { ($0.0, Value.unsigned($0.1)) }))),
             ("findings", .unsigned(findings)),
+            ("findings_cut", .unsigned(signatures.reduce(0) { $0 + $1.counters.findingsCut })),
+            ("findings_dropped", .unsigned(signatures.reduce(0) { $0 + $1.counters.findingsDropped })),
+            ("early_flushes", .unsigned(earlyFlushes)),
+            ("peak_rss_bytes", .unsigned(EngineStats.peakRSS())),
             ("signature_errors", .unsigned(signatures.reduce(0) { $0 + $1.counters.failures })),
             ("signatures_disabled", .int(Int64(signatures.filter { $0.disabled != nil }.count))),
             ("signatures", .array(sigs)),
@@ -65,6 +76,21 @@ public struct EngineStats: Sendable {
             (name, Value.object([("seen", .unsigned(c.seen)), ("filtered", .unsigned(c.filtered)),
                                  ("submitted", .unsigned(c.submitted)), ("dropped", .unsigned(c.dropped))]))
         }))
+    }
+
+    /// The process's peak resident set so far, in bytes: VmHWM of /proc/self/status, the high-water
+    /// mark of this program's own memory image. (getrusage's ru_maxrss also counts the image before
+    /// exec: a process spawned by a large parent through vfork starts with the parent's peak.)
+    public static func peakRSS() -> UInt64 {
+        if let text = try? FileSystem.readText("/proc/self/status") {
+            for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+                let digits = line.dropFirst(6).filter { $0.isNumber }
+                if let kb = UInt64(String(digits)) { return kb * 1024 }
+            }
+        }
+        var u = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &u) == 0 else { return 0 }
+        return UInt64(max(0, u.ru_maxrss)) * 1024
     }
 
     /// A short human summary for the end of a run.
@@ -91,8 +117,11 @@ public struct EngineStats: Sendable {
         }
         for s in signatures {
             var l = "  \(s.id): \(s.counters.calls) calls (\(s.counters.filtered) filtered natively), \(s.counters.findings) findings"
+            if s.counters.findingsCut > 0 || s.counters.findingsDropped > 0 {
+                l += " (\(s.counters.findingsCut) cut to the size caps, \(s.counters.findingsDropped) over the per-call cap dropped)"
+            }
             if s.counters.failures > 0 {
-                l += ", \(s.counters.runtimeErrors) errors, \(s.counters.budgetKills) budget kills, \(s.counters.memoryErrors) memory errors"
+                l += ", \(s.counters.runtimeErrors) errors, \(s.counters.budgetKills) budget kills, \(s.counters.memoryErrors) memory errors, \(s.counters.timeouts) timeouts"
             }
             if let d = s.disabled { l += " — \(d)" }
             lines.append(l)

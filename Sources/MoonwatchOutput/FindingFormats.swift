@@ -162,10 +162,11 @@ public enum FindingFormatter {
 
     public static let tableHeader = "TIME                 SEVERITY  SIGNATURE  PROCESS                   MESSAGE"
 
+    /// Every field from an event or a signature is escaped for the terminal (see `terminalSafe`).
     public static func tableLine(_ f: Finding) -> String {
         let who = f.event.map { "\($0.process.comm)[\($0.process.pid)]" } ?? "-"
         return pad(rfc3339(f.time, fraction: 0).replacingT(), 21) + pad(f.severity.rawValue.uppercased(), 10)
-            + pad(f.signature.id, 11) + pad(who, 26) + f.message
+            + pad(f.signature.id.terminalSafe, 11) + pad(who.terminalSafe, 26) + f.message.terminalSafe
     }
 
     static func pad(_ s: String, _ n: Int) -> String {
@@ -217,8 +218,7 @@ public final class StreamSink: FindingSink {
         self.format = format
         self.host = host
         if let path, path != "-" {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw SystemError("open", path: path) }
+            fd = try FileSystem.openForOutput(path)
             ownsFD = true
             self.path = path
         } else {

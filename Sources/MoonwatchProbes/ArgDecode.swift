@@ -245,6 +245,137 @@ enum ArgDecode {
         return .array(out)
     }
 
+    // MARK: identities and sockets
+
+    static let programKeys = ["path", "ino", "dev", "fs", "deleted"]
+    static let sockKeys = ["ino", "family", "type", "local", "remote", "peer"]
+    static let endpointKeys = ["addr", "port"]
+    static let stdioKeys = ["fd", "type", "path", "ino", "socket"]
+
+    /// The kernel's dev_t (major << 20 | minor) as stat(2) reports it (new_encode_dev).
+    static func userDev(_ k: UInt32) -> UInt64 {
+        let major = UInt64(k >> 20), minor = UInt64(k & 0xfffff)
+        return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)
+    }
+
+    /// Filesystem names by superblock magic, for the ones that matter to detections.
+    static func fsName(_ magic: UInt32) -> String {
+        switch magic {
+        case 0x01021994: return "tmpfs"
+        case 0x858458f6: return "ramfs"
+        case 0x958458f6: return "hugetlbfs"
+        case 0x794c7630: return "overlay"
+        case 0xEF53: return "ext4"
+        case 0x58465342: return "xfs"
+        case 0x9123683E: return "btrfs"
+        case 0x9fa0: return "proc"
+        case 0x62656572: return "sysfs"
+        case 0x1373: return "devtmpfs"
+        case 0x6969: return "nfs"
+        case 0x65735546: return "fuse"
+        case 0x73717368: return "squashfs"
+        case 0x9660: return "iso9660"
+        case 0x2fc12fc1: return "zfs"
+        case 0x00c36400: return "ceph"
+        case 0x53464846: return "wslfs"
+        case 0x24051905: return "ubifs"
+        case 0xe0f5e1e2: return "erofs"
+        case 0x5346544e: return "ntfs"
+        case 0x4d44: return "vfat"
+        case 0x2011BAB0: return "exfat"
+        case 0x6165676C: return "pstorefs"
+        case 0x01161970: return "gfs2"
+        case 0xde5e81e4: return "efivarfs"
+        case 0x137d: return "ext"
+        case 0x42465331: return "befs"
+        case 0xabba1974: return "xenfs"
+        case 0x65735543: return "fusectl"
+        case 0x64626720: return "debugfs"
+        case 0x74726163: return "tracefs"
+        case 0x27e0eb: return "cgroup"
+        case 0x63677270: return "cgroup2"
+        case 0x50495045: return "pipefs"
+        case 0x534F434B: return "sockfs"
+        case 0x09041934: return "anon_inode"
+        case 0xcafe4a11: return "bpf"
+        case 0x19800202: return "mqueue"
+        case 0x1cd1: return "devpts"
+        case 0x6e736673: return "nsfs"
+        default: return hex8(magic)
+        }
+    }
+
+    /// struct mw_exe and its path: the file's path and identity.
+    static func executable(_ b: WireBytes) -> Executable? {
+        let size = MemoryLayout<mw_exe>.size
+        guard b.count >= size else { return nil }
+        let x = b.raw.loadUnaligned(as: mw_exe.self)
+        guard let pb = b.slice(size, Int(x.path_len)) else { return nil }
+        var path = Self.path(pb)
+        if UInt32(x.status) & UInt32(MW_F_DELETED) != 0 { path += " (deleted)" }
+        return Executable(path: path, ino: x.ino, dev: userDev(x.dev), fs: fsName(x.magic))
+    }
+
+    static func program(_ b: WireBytes) -> Value? {
+        guard let e = executable(b) else { return nil }
+        let deleted = b.raw.loadUnaligned(as: mw_exe.self).status & UInt8(MW_F_DELETED) != 0
+        return object(programKeys, [.string(e.path), .unsigned(e.ino), .unsigned(e.dev), .string(e.fs), .bool(deleted)])
+    }
+
+    static func socket(_ s: mw_sockinfo) -> Value {
+        let family: Value
+        var local: Value = .null, remote: Value = .null
+        func ip(_ af: Int32, _ bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8), _ n: Int) -> String {
+            withUnsafeBytes(of: bytes) { raw in
+                var out = [CChar](repeating: 0, count: 64)
+                guard inet_ntop(af, raw.baseAddress, &out, 64) != nil else { return "" }
+                return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+        switch s.family {
+        case AF_INET: family = .string("AF_INET")
+        case AF_INET6: family = .string("AF_INET6")
+        case AF_UNIX: family = .string("AF_UNIX")
+        default: family = .int(Int64(s.family))
+        }
+        if s.family == AF_INET || s.family == AF_INET6 {
+            let af = Int32(s.family)
+            local = object(endpointKeys, [.string(ip(af, s.laddr, 16)), .int(Int64(s.lport))])
+            remote = s.rport == 0 ? .null : object(endpointKeys, [.string(ip(af, s.raddr, 16)), .int(Int64(s.rport))])
+        }
+        return object(sockKeys, [.unsigned(s.ino), family, .int(Int64(s.type)), local, remote,
+                                 s.peer_ino == 0 ? .null : .unsigned(s.peer_ino)])
+    }
+
+    static func sockinfo(_ b: WireBytes) -> Value? {
+        guard b.count >= MemoryLayout<mw_sockinfo>.size else { return nil }
+        return socket(b.raw.loadUnaligned(as: mw_sockinfo.self))
+    }
+
+    /// Three items: struct mw_file and its path, then struct mw_sockinfo for a socket.
+    static func stdio(_ b: WireBytes) -> Value? {
+        var out: [Value] = []
+        var o = 0
+        let fileSize = MemoryLayout<mw_file>.size
+        for _ in 0..<3 {
+            guard let fb = b.slice(o, b.count - o), let one = files(fb, count: 1).first,
+                  let plen = b.u16(o + 6), let type = b.u8(o + 4) else { break }
+            o += fileSize + round8(Int(plen))
+            var sock: Value = .null
+            if UInt32(type) == MW_FILE_SOCKET.rawValue {
+                guard b.has(o, MemoryLayout<mw_sockinfo>.size) else { break }
+                let s = b.raw.loadUnaligned(fromByteOffset: o, as: mw_sockinfo.self)
+                sock = socket(s)
+                o += MemoryLayout<mw_sockinfo>.size
+            }
+            guard case .object(let f) = one.value else { break }
+            let exists = UInt32(type) != MW_FILE_NONE.rawValue
+            out.append(object(stdioKeys, [.int(Int64(one.fd)), exists ? f["type"] ?? .null : .string("closed"),
+                                          f["path"] ?? .null, f["ino"] ?? .null, sock]))
+        }
+        return .array(out)
+    }
+
     // MARK: small ones
 
     static func argv(_ b: WireBytes) -> Value {
@@ -277,4 +408,10 @@ enum ArgDecode {
         guard let v = b.u32(0) else { return nil }
         return .int(Int64(v))
     }
+}
+
+/// "0x" and eight hex digits.
+func hex8(_ v: UInt32) -> String {
+    let h = String(v, radix: 16)
+    return "0x" + String(repeating: "0", count: max(0, 8 - h.count)) + h
 }

@@ -88,6 +88,9 @@ enum ProbeConfig {
         case .timespec32: v = MW_T_TIMESPEC32
         case .fdPair: v = MW_T_FDPAIR
         case .intRef: v = MW_T_INTREF
+        case .program: v = MW_T_PROGRAM
+        case .stdio: v = MW_T_STDIO
+        case .sockinfo: v = MW_T_SOCKINFO
         }
         return UInt8(v.rawValue)
     }
@@ -106,10 +109,23 @@ enum ProbeConfig {
         var c = mw_syscall_cfg()
         c.kind = kind.rawValue
         c.valid = 1
-        c.nargs = UInt8(min(spec.args.count, Int(MW_MAX_ARGS)))
+        // The registers are the arguments before the facts the probes collect themselves.
+        let registers = spec.args.prefix { !$0.type.isCollected }
+        c.nargs = UInt8(min(registers.count, Int(MW_MAX_ARGS)))
+        c.prog_arg = UInt8(MW_NO_AUX)
+        c.stdio_arg = UInt8(MW_NO_AUX)
+        c.sock_arg = UInt8(MW_NO_AUX)
+        for (i, a) in spec.args.enumerated() {
+            switch a.type {
+            case .program: c.prog_arg = UInt8(i)
+            case .stdio: c.stdio_arg = UInt8(i)
+            case .sockinfo: c.sock_arg = UInt8(i)
+            default: break
+            }
+        }
         if spec.name == "execve" || spec.name == "execveat" { c.flags = UInt8(MW_CFG_EXEC) }
         var types = [UInt8](repeating: 0, count: 6), phases = types, aux = [UInt8](repeating: UInt8(MW_NO_AUX), count: 6)
-        for (i, a) in spec.args.prefix(6).enumerated() {
+        for (i, a) in registers.prefix(6).enumerated() {
             types[i] = wireType(a.type)
             phases[i] = phaseBits(a.read)
             switch a.type {

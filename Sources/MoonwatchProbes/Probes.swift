@@ -162,6 +162,8 @@ final class Probes {
         let scoped = !options.pids.isEmpty
         let wantFork = options.attachAll || scoped || kinds.contains { $0.name == "process_fork" }
         let wantExit = options.attachAll || scoped || kinds.contains { $0.name == "process_exit" }
+        // What an exec's new image received is read at sched_process_exec.
+        let wantExec = options.attachAll || kinds.contains { $0.spec.args.contains { $0.type == .program } }
         var toAttach: [BPFProgram] = []
         let tables = FilterTables(options.interest)
         do throws(BPFCallError) {
@@ -173,6 +175,7 @@ final class Probes {
                 case "mw_sys_enter", "mw_sys_exit": needed = syscalls
                 case "mw_fork": needed = wantFork
                 case "mw_exit": needed = wantExit
+                case "mw_execd": needed = wantExec
                 default: needed = false
                 }
                 try prog.setAutoload(needed)

@@ -3,25 +3,38 @@ import Glibc
 #endif
 import MoonwatchCore
 
-/// Executable paths by pid. The probes send a thread's exe path in the first record after it
+/// A process's executable: its path and the file's identity.
+struct Executable: Equatable {
+    var path: String
+    var ino: UInt64 = 0
+    var dev: UInt64 = 0
+    var fs: String = ""
+}
+
+/// Executables by pid. The probes send a thread's executable in the first record after it
 /// changes (new thread, exec), so this is normally filled from the wire; /proc/PID/exe is read
 /// only for a pid never seen that way (a record lost, or a process event), once per pid.
 struct ExeCache {
-    private var byPid: [Int32: String] = [:]
+    private var byPid: [Int32: Executable] = [:]
     private(set) var procReads: UInt64 = 0
     static let limit = 1 << 16
 
-    mutating func learn(pid: Int32, path: String) {
+    mutating func learn(pid: Int32, _ exe: Executable) {
         if byPid.count >= ExeCache.limit { byPid.removeAll(keepingCapacity: true) }
-        byPid[pid] = path
+        byPid[pid] = exe
     }
 
-    mutating func path(pid: Int32) -> String {
+    mutating func executable(pid: Int32) -> Executable {
         if let p = byPid[pid] { return p }
         procReads += 1
-        let p = ExeCache.readlink("/proc/\(pid)/exe")
-        learn(pid: pid, path: p)
-        return p
+        var exe = Executable(path: ExeCache.readlink("/proc/\(pid)/exe"))
+        var st = stat()
+        if stat("/proc/\(pid)/exe", &st) == 0 {
+            exe.ino = UInt64(st.st_ino)
+            exe.dev = UInt64(st.st_dev)
+        }
+        learn(pid: pid, exe)
+        return exe
     }
 
     mutating func forget(pid: Int32) { byPid[pid] = nil }

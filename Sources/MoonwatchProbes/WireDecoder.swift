@@ -51,6 +51,7 @@ public struct WireDecoder {
 
     public var exeProcReads: UInt64 { exe.procReads }
 
+
     /// One record. `raw` is the record exactly as the ring buffer delivered it.
     public mutating func decode(_ raw: UnsafeRawBufferPointer) throws(WireError) -> Event {
         let hdrSize = Int(MW_HDR_SIZE)
@@ -63,6 +64,8 @@ public struct WireDecoder {
         guard size >= hdrSize, size <= raw.count else { throw WireError("bad size", "header says \(size) bytes, record has \(raw.count)") }
         let kindIndex = Int(h.kind)
         guard kindIndex < plans.count else { throw WireError("unknown kind", "kind \(kindIndex) is not in the catalogue") }
+        // The probes write only these; anything else is a damaged record, not a process.
+        guard h.bits == 0 || h.bits == 32 || h.bits == 64 else { throw WireError("bad header", "word size \(h.bits) is not 0, 32 or 64") }
         let kind = EventKind(rawValue: h.kind)
         let plan = plans[kindIndex]
         let compat = h.flags & UInt16(MW_EV_COMPAT) != 0
@@ -70,8 +73,9 @@ public struct WireDecoder {
 
         var args = plan.nils
         var exitArgs = plan.nils
-        var exePath: String?
+        var learned: Executable?
         var sawExit = false
+        var late: UInt64 = 0
 
         // Scalars come from the argument registers in the header.
         let n = min(plan.types.count, Int(MW_MAX_ARGS))
@@ -101,7 +105,7 @@ public struct WireDecoder {
             o += 8 + round8(len)
 
             if arg == UInt8(MW_ARG_EXE) {
-                if let pathLen = payload.u16(0), let pb = payload.slice(8, Int(pathLen)) { exePath = ArgDecode.path(pb) }
+                learned = ArgDecode.executable(payload)
                 continue
             }
             let i = Int(arg)
@@ -119,8 +123,13 @@ public struct WireDecoder {
             }
             let isExit = phase == UInt8(MW_P_EXIT)
             if isExit { sawExit = true }
+            if isExit && status & UInt8(MW_S_LATE) != 0 {
+                // The entry read failed; this read at exit is the value (and nothing to compare).
+                if value != nil { args[i] = value; late |= 1 << UInt64(i) }
+                continue
+            }
             // A TOCTOU argument's exit read goes to exitArgs; an exit-only argument is the value.
-            if isExit && plan.phases[i] == .both { exitArgs[i] = value } else { args[i] = value }
+            if isExit && plan.phases[i] == .both { exitArgs[i] = value } else if args[i] == nil || !isExit { args[i] = value }
         }
 
         let pid = Int32(bitPattern: h.pid)
@@ -131,12 +140,12 @@ public struct WireDecoder {
         p.uid = h.uid
         p.gid = h.gid
         p.comm = withUnsafeBytes(of: h.comm) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if let exePath {
-            exe.learn(pid: pid, path: exePath)
-            p.exe = exePath
-        } else {
-            p.exe = exe.path(pid: pid)
-        }
+        if let learned { exe.learn(pid: pid, learned) }
+        let x = learned ?? exe.executable(pid: pid)
+        p.exe = x.path
+        p.exeIno = x.ino
+        p.exeDev = x.dev
+        p.exeFs = x.fs
         p.cgroup = h.cgroup
         p.container = containers.container(cgroup: h.cgroup)
         p.mntns = UInt64(h.mntns)
@@ -146,6 +155,7 @@ public struct WireDecoder {
 
         let time = UInt64(bitPattern: Int64(bitPattern: h.ts_enter) &+ clockOffset)
         var e = Event(kind: kind, time: time, ret: h.ret, process: p, args: args, exitArgs: exitArgs)
+        e.late = late
         if plan.hasTOCTOU && sawExit { e.computeChanged() }
         if h.flags & UInt16(MW_EV_PROCESS) != 0, kind.name == "process_exit", p.pid == p.tid { exe.forget(pid: pid) }
         return e
@@ -162,6 +172,9 @@ public struct WireDecoder {
         case .timespec32: return ArgDecode.timespec32(b)
         case .fdPair: return ArgDecode.fdPair(b)
         case .intRef: return ArgDecode.intRef(b)
+        case .program: return ArgDecode.program(b)
+        case .stdio: return ArgDecode.stdio(b)
+        case .sockinfo: return ArgDecode.sockinfo(b)
         case .int, .uint, .long, .ulong, .pointer: return nil
         }
     }

@@ -34,6 +34,7 @@ public final class EventTape {
         let comm = append(e.process.comm)
         let exe = append(e.process.exe)
         let container = append(e.process.container)
+        let exeFs = append(e.process.exeFs)
         for a in e.args { node(a, key: nil, depth: 0) }
         var hasExit = false
         for a in e.exitArgs {
@@ -51,6 +52,10 @@ public final class EventTape {
         t.uid = Int64(e.process.uid); t.gid = Int64(e.process.gid)
         t.cgroup = e.process.cgroup; t.mntns = e.process.mntns; t.pidns = e.process.pidns
         t.changed = e.changed
+        t.late = e.late
+        t.exe_ino = e.process.exeIno
+        t.exe_dev = e.process.exeDev
+        t.exe_fs_off = exeFs.0; t.exe_fs_len = exeFs.1
         t.comm_off = comm.0; t.comm_len = comm.1
         t.exe_off = exe.0; t.exe_len = exe.1
         t.container_off = container.0; t.container_len = container.1

@@ -9,34 +9,54 @@ public struct SandboxLimits: Sendable, Equatable {
     public var memoryBytes: Int
     public var instructionsPerCall: Int64
     public var instructionsAtLoad: Int64
-    public var patternCostLimit: Double
+    /// CPU time one call (or running the file at load) may take before the watchdog stops it.
+    public var callTimeoutMilliseconds: Int64
     public var maxFindingsPerCall: Int
+    /// A finding's data (as JSON) over this is replaced by {"truncated":true,...}, and counted.
     public var maxFindingBytes: Int
+    /// A finding's message over this is cut (at a character boundary), and counted.
+    public var maxMessageBytes: Int
 
     public static let `default`: SandboxLimits = {
         let l = mw_default_limits()
         return SandboxLimits(memoryBytes: l.memory_bytes, instructionsPerCall: l.instructions_per_call,
-                             instructionsAtLoad: l.instructions_at_load, patternCostLimit: l.pattern_cost_limit,
-                             maxFindingsPerCall: l.max_findings_per_call, maxFindingBytes: l.max_finding_bytes)
+                             instructionsAtLoad: l.instructions_at_load, callTimeoutMilliseconds: l.call_timeout_ms,
+                             maxFindingsPerCall: l.max_findings_per_call, maxFindingBytes: l.max_finding_bytes,
+                             maxMessageBytes: l.max_message_bytes)
     }()
 
-    public init(memoryBytes: Int, instructionsPerCall: Int64, instructionsAtLoad: Int64, patternCostLimit: Double,
-                maxFindingsPerCall: Int, maxFindingBytes: Int) {
+    public init(memoryBytes: Int, instructionsPerCall: Int64, instructionsAtLoad: Int64, callTimeoutMilliseconds: Int64,
+                maxFindingsPerCall: Int, maxFindingBytes: Int, maxMessageBytes: Int) {
         self.memoryBytes = memoryBytes; self.instructionsPerCall = instructionsPerCall
-        self.instructionsAtLoad = instructionsAtLoad; self.patternCostLimit = patternCostLimit
+        self.instructionsAtLoad = instructionsAtLoad; self.callTimeoutMilliseconds = callTimeoutMilliseconds
         self.maxFindingsPerCall = maxFindingsPerCall; self.maxFindingBytes = maxFindingBytes
+        self.maxMessageBytes = maxMessageBytes
     }
 
     var c: mw_limits {
         mw_limits(memory_bytes: memoryBytes, instructions_per_call: instructionsPerCall,
-                  instructions_at_load: instructionsAtLoad, pattern_cost_limit: patternCostLimit,
-                  max_findings_per_call: maxFindingsPerCall, max_finding_bytes: maxFindingBytes)
+                  instructions_at_load: instructionsAtLoad, call_timeout_ms: callTimeoutMilliseconds,
+                  max_findings_per_call: maxFindingsPerCall, max_finding_bytes: maxFindingBytes,
+                  max_message_bytes: maxMessageBytes)
     }
+}
+
+/// The process's watchdog over signature calls (see watchdog.c): every call into a sandbox is
+/// bounded in time, including calls stuck inside a C function.
+public enum Watchdog {
+    /// Makes every running and later call stop after a short wall-clock limit. Async-signal-safe:
+    /// SIGINT/SIGTERM handlers call it so shutdown never waits on a stuck signature.
+    public static func requestStop() { mw_watchdog_request_stop() }
+    /// Back to normal limits (tests that simulate a stop in-process).
+    public static func resetStop() { mw_watchdog_reset_stop() }
+    /// Interrupt signals sent, and stuck calls abandoned, since the process started.
+    public static var interrupts: UInt64 { mw_watchdog_interrupts() }
+    public static var escapes: UInt64 { mw_watchdog_escapes() }
 }
 
 /// Why a call into a signature failed.
 public enum SandboxFailure: String, Sendable {
-    case runtime, budget, memory, syntax, contract
+    case runtime, budget, memory, syntax, contract, timeout
 
     init?(_ s: mw_status) {
         switch s {
@@ -45,6 +65,7 @@ public enum SandboxFailure: String, Sendable {
         case MW_ERR_MEMORY: self = .memory
         case MW_ERR_SYNTAX: self = .syntax
         case MW_ERR_CONTRACT: self = .contract
+        case MW_ERR_TIMEOUT: self = .timeout
         default: self = .runtime
         }
     }
@@ -144,15 +165,18 @@ public final class LuaSandbox {
 
     public var pendingFindingCount: Int { mw_sandbox_finding_count(raw) }
     public var droppedFindingCount: Int { mw_sandbox_findings_dropped(raw) }
+    public var cutFindingCount: Int { mw_sandbox_findings_cut(raw) }
 
-    /// Findings reported during the last call; clears them.
-    public func takeFindings() -> [RawFinding] {
+    /// Findings reported during the last call; clears them. `bytes` receives their size as the
+    /// sandbox kept them (message and data JSON): what they will cost until they are written.
+    public func takeFindings(bytes: inout Int) -> [RawFinding] {
         let n = mw_sandbox_finding_count(raw)
         guard n > 0 else { return [] }
         var out: [RawFinding] = []
         out.reserveCapacity(n)
         for i in 0..<n {
             let f = mw_sandbox_finding(raw, i)
+            bytes += f.message_len + f.data_len
             let message = string(f.message, f.message_len)
             let sev = f.severity_len > 0 ? Severity(rawValue: string(f.severity, f.severity_len)) : nil
             let data = (try? JSONParser.parse(UnsafeRawBufferPointer(start: f.data_json, count: f.data_len))) ?? .object(Value.Fields())
@@ -171,6 +195,9 @@ public final class LuaSandbox {
         mw_sandbox_clear_log(raw)
         return lines
     }
+
+    /// A call was stuck inside a C function and abandoned: this sandbox cannot run again.
+    public var isAbandoned: Bool { mw_sandbox_abandoned(raw) != 0 }
 
     public var memoryUsed: Int { mw_sandbox_memory_used(raw) }
     public var memoryPeak: Int { mw_sandbox_memory_peak(raw) }

@@ -7,10 +7,14 @@ public struct SignatureCounters: Sendable, Equatable {
     public var filtered: UInt64 = 0
     public var findings: UInt64 = 0
     public var findingsDropped: UInt64 = 0
+    /// Findings whose message or data was over the size caps and was cut.
+    public var findingsCut: UInt64 = 0
     public var runtimeErrors: UInt64 = 0
     public var budgetKills: UInt64 = 0
     public var memoryErrors: UInt64 = 0
-    public var failures: UInt64 { runtimeErrors + budgetKills + memoryErrors }
+    /// Calls the watchdog stopped (they ran past the time limit, or were still running at shutdown).
+    public var timeouts: UInt64 = 0
+    public var failures: UInt64 { runtimeErrors + budgetKills + memoryErrors + timeouts }
 }
 
 /// A loaded, sandboxed signature. Confined to the pipeline thread.
@@ -32,6 +36,9 @@ public final class Signature {
     public internal(set) var counters = SignatureCounters()
     public private(set) var disabledReason: String?
     public private(set) var lastError: String?
+    /// Size of the findings the last call added (message and data bytes), for the engine's
+    /// bound on findings waiting to be written.
+    public private(set) var lastFindingBytes = 0
     private var consecutiveFailures = 0
 
     /// Called with (signature, message) for errors and disables; the engine logs them rate-limited.
@@ -86,7 +93,10 @@ public final class Signature {
         // Findings reported before a failure in the same call still stand: they were reported.
         if sandbox.pendingFindingCount > 0 || sandbox.droppedFindingCount > 0 {
             counters.findingsDropped += UInt64(sandbox.droppedFindingCount)
-            for raw in sandbox.takeFindings() {
+            counters.findingsCut += UInt64(sandbox.cutFindingCount)
+            var bytes = 0
+            defer { lastFindingBytes = bytes }
+            for raw in sandbox.takeFindings(bytes: &bytes) {
                 counters.findings += 1
                 findings.append(Finding(signature: info, severity: raw.severity, message: raw.message, data: raw.data,
                                         event: event, time: time))
@@ -97,17 +107,31 @@ public final class Signature {
         switch failure {
         case .budget: counters.budgetKills += 1
         case .memory: counters.memoryErrors += 1
+        case .timeout: counters.timeouts += 1
         default: counters.runtimeErrors += 1
         }
         consecutiveFailures += 1
         let message = sandbox.lastError
         lastError = message
         onProblem?(self, "\(call) failed (\(failure.rawValue)): \(message)")
-        if consecutiveFailures >= Signature.consecutiveFailureLimit || counters.failures >= Signature.totalFailureLimit {
+        if failure == .timeout {
+            // The pipeline already waited the whole time limit once; a signature that can stall it
+            // does not get a second chance (and an abandoned state cannot run again anyway).
+            disabledReason = "disabled after a call the watchdog had to stop: \(message)"
+            onProblem?(self, disabledReason!)
+        } else if consecutiveFailures >= Signature.consecutiveFailureLimit || counters.failures >= Signature.totalFailureLimit {
             let why = consecutiveFailures >= Signature.consecutiveFailureLimit
                 ? "\(consecutiveFailures) consecutive failed calls" : "\(counters.failures) failed calls"
             disabledReason = "disabled after \(why); last error: \(message)"
             onProblem?(self, disabledReason!)
         }
+    }
+}
+
+extension Signature {
+    /// The error for an id another file already has (start-up and reload say the same).
+    public static func duplicateID(_ id: String, in source: SignatureSource, alsoIn other: String) -> SignatureError {
+        SignatureError(file: source.path, line: SourceLocator(source.text).line(ofKey: "id"),
+                       message: "duplicate signature id \(id) (also in \(other))")
     }
 }

@@ -233,10 +233,7 @@ extension Signature {
         var seen: [String: String] = [:]
         for source in sources {
             let sig = try Signature(source: source, limits: limits)
-            if let other = seen[sig.info.id] {
-                throw SignatureError(file: source.path, line: SourceLocator(source.text).line(ofKey: "id"),
-                                     message: "duplicate signature id \(sig.info.id) (also in \(other))")
-            }
+            if let other = seen[sig.info.id] { throw Signature.duplicateID(sig.info.id, in: source, alsoIn: other) }
             seen[sig.info.id] = source.path
             sigs.append(sig)
         }

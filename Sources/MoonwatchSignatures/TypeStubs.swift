@@ -16,6 +16,9 @@ public enum TypeStubs {
         case .mmsghdrs: base = "mw.Mmsghdr[]"
         case .timespec, .timespec32: base = "mw.Timespec"
         case .fdPair: base = "integer[]"
+        case .program: base = "mw.Program"
+        case .stdio: base = "mw.Stdio[]"
+        case .sockinfo: base = "mw.Socket"
         }
         return optional ? base + "?" : base
     }
@@ -82,6 +85,31 @@ public enum TypeStubs {
             "---@field sec integer",
             "---@field nsec integer",
             "",
+            "---The file an exec ran (for a #! script, its interpreter), from the new image.",
+            "---@class mw.Program",
+            "---@field path string",
+            "---@field ino integer inode",
+            "---@field dev integer device, as stat(2) reports st_dev",
+            "---@field fs string filesystem type: \"ext4\", \"tmpfs\", \"overlay\", ... (or its magic in hex)",
+            "---@field deleted boolean unlinked: a memfd, a file removed after it was opened",
+            "",
+            "---A socket: what it is and to whom it is connected.",
+            "---@class mw.Socket",
+            "---@field ino integer the socket's inode",
+            "---@field family string|integer \"AF_INET\", \"AF_INET6\", \"AF_UNIX\" or the number",
+            "---@field type integer SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3, ...",
+            "---@field local? { addr: string, port: integer } AF_INET, AF_INET6",
+            "---@field remote? { addr: string, port: integer } AF_INET, AF_INET6, when connected",
+            "---@field peer? integer AF_UNIX: the inode of the connected peer socket",
+            "",
+            "---What one of descriptors 0, 1, 2 of an exec'd program refers to.",
+            "---@class mw.Stdio",
+            "---@field fd integer 0, 1 or 2",
+            "---@field type \"file\"|\"socket\"|\"pipe\"|\"anon_inode\"|\"other\"|\"closed\"",
+            "---@field path? string",
+            "---@field ino? integer",
+            "---@field socket? mw.Socket for a socket",
+            "",
             "---Who made the call.",
             "---@class mw.Process",
             "---@field pid integer", "---@field tid integer", "---@field ppid integer", "---@field uid integer",
@@ -89,7 +117,10 @@ public enum TypeStubs {
             "---@field container string container id from the cgroup path, \"\" on the host",
             "---@field cgroup integer", "---@field mntns integer", "---@field pidns integer",
             "---@field compat boolean the call used the 32-bit compat ABI",
-            "---@field bits integer the process's own word size: 64, 32, or 0 when unknown",
+            "---@field bits integer the program's own word size, from its memory image: 64, 32, or 0 when unknown",
+            "---@field exe_ino integer inode of the executable (0 when unknown): what an allow-list can trust",
+            "---@field exe_dev integer device of the executable, as stat(2) reports st_dev",
+            "---@field exe_fs string filesystem type of the executable (\"ext4\", \"tmpfs\", ...), \"\" when unknown",
             "",
             "---Every event has these fields. Do not keep the event table between calls.",
             "---@class mw.Event",
@@ -100,6 +131,7 @@ public enum TypeStubs {
             "---@field args table<string, any> decoded arguments by name",
             "---@field exit_args table<string, any> exit re-reads of TOCTOU arguments",
             "---@field changed string[] names of arguments whose entry and exit reads differ",
+            "---@field late string[] names of arguments the entry read could not read (memory not resident yet): their value is the exit read",
             "",
         ])
         for e in Catalogue.events {
@@ -120,7 +152,8 @@ public enum TypeStubs {
             "---@field changed? boolean some TOCTOU argument read differently at entry and exit",
             "---@field success? boolean ret >= 0 (false: ret < 0)",
             "---@field compat? boolean a 32-bit compat syscall",
-            "---@field control? string a message header carries this control message (\"SCM_RIGHTS\")",
+            "---@field bits? integer the program's word size (process.bits): 64 or 32",
+            "---@field control? string|string[] a message header carries one of these control messages (\"SCM_RIGHTS\", \"SCM_CREDENTIALS\")",
             "---@field comm? string|string[] process.comm is one of these",
             "---@field not_comm? string|string[] process.comm is none of these",
             "---@field uid? integer|integer[] process.uid is one of these",

@@ -33,8 +33,8 @@ struct Capture: ParsableCommand {
         let bundled = try Signature.loadAll(SignatureLoader.bundledSources, limits: .default)
         let base = Set(bundled.flatMap(\.events))
         let kinds = try live.kinds(selected: base)
-        let writer = try CaptureWriter(path: file)
         let source = try live.start(.everything(kinds))
+        let writer = try CaptureWriter(path: file)   // last: a failed start leaves an existing file alone
         // The same pull loop as run and replay, with no signatures: it only counts, the tee writes.
         let engine = Engine(signatures: [], sinks: [])
         try engine.run(TeeSource(source, writer))

@@ -1,3 +1,4 @@
+import MoonwatchCore
 import ArgumentParser
 
 @main
@@ -12,4 +13,25 @@ struct Moonwatch: ParsableCommand {
               moonwatch signatures test                 run the signatures' test cases
             """,
         subcommands: [Run.self, Capture.self, Replay.self, Events.self, Signatures.self])
+
+    /// ArgumentParser's entry point, with one change: errors that carry text from files, events
+    /// or signatures (a file name, a Lua error message) are escaped before they reach the terminal.
+    static func main() {
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do {
+            try command.run()
+        } catch {
+            // ArgumentParser's own (help, exit codes, usage errors) print as it decides.
+            if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { exit(withError: error) }
+            exit(withError: TerminalSafeError(text: "\(error)".terminalSafe, underlying: error))
+        }
+    }
+}
+
+/// An error whose text is already escaped for the terminal.
+struct TerminalSafeError: Error, CustomStringConvertible {
+    var text: String
+    var underlying: Error
+    var description: String { text }
 }

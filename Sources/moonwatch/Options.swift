@@ -17,16 +17,25 @@ struct SignatureOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Memory cap of each signature, in MiB.", valueName: "mib"))
     var memory: Int = SandboxLimits.default.memoryBytes >> 20
 
+    @Option(name: .customLong("call-timeout"), help: ArgumentHelp(
+        "CPU time one signature call may take, in milliseconds; the watchdog stops a longer call and disables the signature.",
+        valueName: "ms"))
+    var callTimeout: Int64 = SandboxLimits.default.callTimeoutMilliseconds
+
     var limits: SandboxLimits {
         var l = SandboxLimits.default
         l.instructionsPerCall = budget
         l.memoryBytes = memory << 20
+        l.callTimeoutMilliseconds = callTimeout
         return l
     }
 
     func validate() throws {
         guard budget >= 1000 else { throw ValidationError("--budget must be at least 1000 instructions") }
         guard memory >= 1 && memory <= 4096 else { throw ValidationError("--memory must be between 1 and 4096 MiB") }
+        guard callTimeout >= 10 && callTimeout <= 86_400_000 else {
+            throw ValidationError("--call-timeout must be between 10 ms and 24 h (86400000 ms)")
+        }
     }
 
     func sources() throws(SignatureError) -> [SignatureSource] {

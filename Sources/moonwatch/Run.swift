@@ -40,10 +40,12 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let sigs = try signatures.load()
-        let engine = Engine(signatures: sigs, sinks: [try output.sink()])
-        let interest = try live.interest(KernelInterest(signatures: engine.signatures))
-        let writer = try capture.map { p throws(SystemError) in try CaptureWriter(path: p) }
+        let interest = try live.interest(KernelInterest(signatures: sigs))
         let source = try live.start(interest, reloadable: true)
+        // Outputs are opened last: a start that fails (not root, probes refused) truncates nothing.
+        let engine = Engine(signatures: sigs, sinks: [try output.sink()])
+        let writer = try capture.map { p throws(SystemError) in try CaptureWriter(path: p) }
+        try Privileges.dropAfterAttach(signaturePaths: signatures.paths)
         let reloader = SignatureReloader(paths: signatures.paths, limits: signatures.limits, watch: watch, log: note)
         SignatureReloader.handleHangup()
         var current = interest
@@ -180,11 +182,15 @@ struct LiveCaptureOptions: ParsableArguments {
             guard m == "tp_btf" || m == "raw_tp" else { throw ValidationError("MOONWATCH_PROBE_MODE must be tp_btf or raw_tp, not \(m)") }
             opts.forceMode = m
         }
-        let deadline = try duration.map { try LiveCaptureOptions.seconds($0) }.map { StopSignal.monotonicSeconds() + $0 }
+        // --for counts from the moment the probes are attached: loading (the verifier) can take
+        // a good part of a short duration on a busy machine.
+        let limit = try duration.map { try LiveCaptureOptions.seconds($0) }
+        var deadline: Double?
         StopSignal.install()
         let source = try LiveSource(options: opts) {
             StopSignal.requested || deadline.map { StopSignal.monotonicSeconds() >= $0 } ?? false
         }
+        deadline = limit.map { StopSignal.monotonicSeconds() + $0 }
         let names = Catalogue.kinds.filter { interest.kinds[$0] != nil }.map(\.name)
         let filtered = interest.kinds.values.filter { if case .matching = $0 { return true }; return false }.count
         var scope: [String] = []
@@ -198,27 +204,5 @@ struct LiveCaptureOptions: ParsableArguments {
              + (duration.map { "; for \($0)" } ?? "; Ctrl-C stops"))
         for n in source.interestNotes { note("kernel filter: \(n)") }
         return source
-    }
-}
-
-/// SIGINT/SIGTERM set a flag the sources poll; a second signal kills the process outright.
-enum StopSignal {
-    static let flag = Atomic<Bool>(false)
-
-    static var requested: Bool { flag.load(ordering: .relaxed) }
-
-    static func install() {
-        let handler: @convention(c) (Int32) -> Void = { sig in
-            StopSignal.flag.store(true, ordering: .relaxed)
-            signal(sig, SIG_DFL)  // async-signal-safe; the next one terminates
-        }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
-    }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

@@ -147,6 +147,7 @@ extension Signatures {
 }
 
 func printTable(header: [String], rows: [[String]]) {
+    let rows = rows.map { $0.map(\.terminalSafe) }
     var widths = header.map(\.count)
     for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
     func line(_ cells: [String]) -> String {

@@ -4,13 +4,13 @@ import XCTest
 final class CatalogueTests: XCTestCase {
     /// Argument names, in order, as the Linux man pages (and, for recvmmsg_time32, the kernel) write them.
     static let expectedArgs: [String: [String]] = [
-        "sendmsg": ["sockfd", "msg", "flags"],
-        "recvmsg": ["sockfd", "msg", "flags"],
+        "sendmsg": ["sockfd", "msg", "flags", "socket"],
+        "recvmsg": ["sockfd", "msg", "flags", "socket"],
         "sendto": ["sockfd", "buf", "len", "flags", "dest_addr", "addrlen"],
         "recvfrom": ["sockfd", "buf", "len", "flags", "src_addr", "addrlen"],
-        "sendmmsg": ["sockfd", "msgvec", "vlen", "flags"],
-        "recvmmsg": ["sockfd", "msgvec", "vlen", "flags", "timeout"],
-        "recvmmsg_time32": ["fd", "mmsg", "vlen", "flags", "timeout"],
+        "sendmmsg": ["sockfd", "msgvec", "vlen", "flags", "socket"],
+        "recvmmsg": ["sockfd", "msgvec", "vlen", "flags", "timeout", "socket"],
+        "recvmmsg_time32": ["fd", "mmsg", "vlen", "flags", "timeout", "socket"],
         "socket": ["domain", "type", "protocol"],
         "socketpair": ["domain", "type", "protocol", "sv"],
         "connect": ["sockfd", "addr", "addrlen"],
@@ -32,8 +32,8 @@ final class CatalogueTests: XCTestCase {
         "process_vm_writev": ["pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"],
         "memfd_create": ["name", "flags"],
         "userfaultfd": ["flags"],
-        "execve": ["pathname", "argv", "envp"],
-        "execveat": ["dirfd", "pathname", "argv", "envp", "flags"],
+        "execve": ["pathname", "argv", "envp", "program", "stdio"],
+        "execveat": ["dirfd", "pathname", "argv", "envp", "flags", "program", "stdio"],
         "ptrace": ["request", "pid", "addr", "data"],
         "process_fork": ["child_pid", "child_tid"],
         "process_exit": ["exit_code", "signal"],
@@ -128,8 +128,11 @@ final class CatalogueTests: XCTestCase {
                 if a.read == .both {
                     XCTAssertTrue(a.tags.contains(.TOCTOU), "\(what) is read twice but not tagged TOCTOU")
                 }
-                if a.tags.contains(.K) {
+                if a.tags.contains(.K) && !a.type.isCollected {
                     XCTAssertEqual(a.read, .entry, "\(what) is a register value but not read at entry")
+                }
+                if a.type.isCollected, let first = e.args.firstIndex(where: { $0.type.isCollected }) {
+                    XCTAssertTrue(e.args[first...].allSatisfy { $0.type.isCollected }, "\(what): collected facts come after the registers")
                 }
                 XCTAssertFalse(a.cType.isEmpty, "\(what) has no C type")
                 XCTAssertFalse(a.description.isEmpty, "\(what) has no description")
@@ -142,7 +145,7 @@ final class CatalogueTests: XCTestCase {
             Catalogue.spec(named: event).flatMap { s in s.argIndex(name).map { s.args[$0] } }
         }
         XCTAssertEqual(arg("sendmsg", "msg")?.tags, [.U, .TOCTOU])
-        XCTAssertEqual(arg("recvmsg", "msg")?.tags, [.U, .LATE])
+        XCTAssertEqual(arg("recvmsg", "msg")?.tags, [.U, .AFTER])
         XCTAssertEqual(arg("recvmsg", "msg")?.read, .exit)
         XCTAssertEqual(arg("sendto", "dest_addr")?.tags, [.U, .TOCTOU, .OPT])
         XCTAssertEqual(arg("recvfrom", "addrlen")?.type, .intRef)
@@ -211,7 +214,7 @@ final class CatalogueTests: XCTestCase {
         let spec = try XCTUnwrap(Catalogue.spec(named: "recvmsg"))
         let md = EventDocs.markdown(spec)
         XCTAssertTrue(md.contains("| `sockfd` | `int` | integer | K | entry |"), md)
-        XCTAssertTrue(md.contains("| `msg` | `struct msghdr *` | msghdr | U,LATE | exit |"), md)
+        XCTAssertTrue(md.contains("| `msg` | `struct msghdr *` | msghdr | U,AFTER | exit |"), md)
         XCTAssertTrue(md.contains("| `flags` | `int` | integer | K | entry |"), md)
         for arg in spec.args { XCTAssertTrue(md.contains(EventDocs.markdownRow(arg))) }
         XCTAssertTrue(md.contains("[sendmsg](sendmsg.md)"))

@@ -62,25 +62,25 @@ final class EventDocsReviewTests: XCTestCase {
         XCTAssertEqual(names.count, 13)
         for name in names {
             let s = try spec(name)
-            XCTAssertTrue(s.notes.contains { $0.contains("socketcall (ia32 102)") && $0.contains("tagged K here are then user memory") },
+            XCTAssertTrue(s.notes.contains { $0.contains("socketcall (ia32 102)") && $0.contains("are then user memory too") },
                           "\(name) does not say its socketcall arguments are user memory")
         }
         let k = try XCTUnwrap(EventDocs.tagLegend.first { $0.key == "K" })
         XCTAssertTrue(k.meaning.contains("socketcall"), k.meaning)
         // Events no socketcall operation reaches do not carry the note.
         for e in Catalogue.events where e.isSyscall && !names.contains(e.name) {
-            XCTAssertFalse(e.notes.contains { $0.contains("tagged K here are then user memory") }, e.name)
+            XCTAssertFalse(e.notes.contains { $0.contains("are then user memory too") }, e.name)
         }
     }
 
-    /// The receive calls' headers are read once, at exit: tagged LATE and said so.
+    /// The receive calls' headers are read once, at exit: tagged AFTER and said so.
     func testReceiveHeadersAreLate() throws {
         for (e, a) in [("recvmsg", "msg"), ("recvmmsg", "msgvec"), ("recvmmsg_time32", "mmsg")] {
-            XCTAssertTrue(try arg(e, a).tags.contains(.LATE), "\(e).\(a)")
-            XCTAssertTrue(try spec(e).notes.contains { $0.hasPrefix("\(a) is read once, at exit (tag LATE)") }, e)
-            XCTAssertTrue(EventDocs.markdown(try spec(e)).contains("| LATE | "), "\(e) page explains LATE")
+            XCTAssertTrue(try arg(e, a).tags.contains(.AFTER), "\(e).\(a)")
+            XCTAssertTrue(try spec(e).notes.contains { $0.hasPrefix("\(a) is read once, at exit (tag AFTER)") }, e)
+            XCTAssertTrue(EventDocs.markdown(try spec(e)).contains("| AFTER | "), "\(e) page explains AFTER")
         }
-        XCTAssertTrue(EventDocs.indexMarkdown().contains("| LATE | "))
+        XCTAssertTrue(EventDocs.indexMarkdown().contains("| AFTER | "))
     }
 
     func testEmptyBatchesAndEmptyDatagrams() throws {

@@ -67,6 +67,8 @@ struct TriggerRun {
     var pid: Int32
     var values: [String: String]
     var status: Int32
+    /// Every line it printed, in order (a key printed twice keeps its last value in `values`).
+    var lines: [String] = []
 
     func int(_ key: String) -> Int64? { values[key].flatMap { Int64($0) } }
     subscript(key: String) -> String? { values[key] }
@@ -94,13 +96,14 @@ enum Trigger {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         var values: [String: String] = [:]
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        for line in lines {
             for pair in line.split(separator: " ") {
                 let kv = pair.split(separator: "=", maxSplits: 1)
                 if kv.count == 2 { values[String(kv[0])] = String(kv[1]) }
             }
         }
-        return TriggerRun(pid: p.processIdentifier, values: values, status: p.terminationStatus)
+        return TriggerRun(pid: p.processIdentifier, values: values, status: p.terminationStatus, lines: lines)
     }
 }
 

@@ -93,15 +93,15 @@ final class NewSyscallsDecodeTests: XCTestCase {
                 XCTAssertEqual(a.read, .entry, "\(e).\(a.name)")
             }
         }
-        // The receive headers are read only at exit: LATE, never TOCTOU.
+        // The receive headers are read only at exit: AFTER, never TOCTOU.
         for (e, a) in [("recvmsg", "msg"), ("recvmmsg", "msgvec"), ("recvmmsg_time32", "mmsg")] {
-            XCTAssertEqual(try arg(e, a).tags, [.U, .LATE], "\(e).\(a)")
+            XCTAssertEqual(try arg(e, a).tags, [.U, .AFTER], "\(e).\(a)")
             XCTAssertEqual(try arg(e, a).read, .exit)
         }
         for e in Catalogue.events {
-            for a in e.args where a.tags.contains(.LATE) {
-                XCTAssertEqual(a.read, .exit, "\(e.name).\(a.name): LATE means read only at exit")
-                XCTAssertTrue(a.tags.contains(.U), "\(e.name).\(a.name): LATE is user memory")
+            for a in e.args where a.tags.contains(.AFTER) {
+                XCTAssertEqual(a.read, .exit, "\(e.name).\(a.name): AFTER means read only at exit")
+                XCTAssertTrue(a.tags.contains(.U), "\(e.name).\(a.name): AFTER is user memory")
             }
         }
     }

@@ -232,9 +232,15 @@ final class WireDecoderTests: XCTestCase {
     func testExePathBlockAndProcessContext() throws {
         var r = RecordBuilder(kind: "close", args: [3], pid: 4242, comm: "worker")
         let path: [UInt8] = [3] + Array("cat".utf8) + [3] + Array("bin".utf8) + [3] + Array("usr".utf8)
-        r.block(arg: Int(MW_ARG_EXE), type: MW_T_EXE, le(UInt16(path.count)) + [0, 0, 0, 0, 0, 0] + path)
+        // struct mw_exe: ino, dev (kernel encoding 8:1 = 8 << 20 | 1), fs magic (ext4), path_len, status, pad
+        var exe = le(UInt64(123456)) + le(UInt32(8 << 20 | 1)) + le(UInt32(0xEF53))
+        exe += le(UInt16(path.count)) + [0, 0, 0, 0, 0, 0]
+        r.block(arg: Int(MW_ARG_EXE), type: MW_T_EXE, exe + path)
         let e = try decode(r.finished())
         XCTAssertEqual(e.process.exe, "/usr/bin/cat")
+        XCTAssertEqual(e.process.exeIno, 123456)
+        XCTAssertEqual(e.process.exeDev, 0x801, "as stat(2) reports it")
+        XCTAssertEqual(e.process.exeFs, "ext4")
         XCTAssertEqual(e.process.comm, "worker")
         XCTAssertEqual(e.process.pid, 4242)
         XCTAssertEqual(e.process.bits, 64)

@@ -25,14 +25,14 @@ final class WireLayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<mw_mmsg_entry>.size, 8)
         XCTAssertEqual(MemoryLayout<mw_file>.size, 16)
         XCTAssertEqual(MemoryLayout<mw_file>.offset(of: \mw_file.ino), 8)
-        XCTAssertEqual(MemoryLayout<mw_path>.size, 8)
+        XCTAssertEqual(MemoryLayout<mw_exe>.size, 24)
         XCTAssertEqual(MemoryLayout<mw_stats>.size, 64)
     }
 
     func testConfigLayoutMatchesC() {
-        XCTAssertEqual(MemoryLayout<mw_syscall_cfg>.size, 28)
-        XCTAssertEqual(MemoryLayout<mw_syscall_cfg>.stride, 28)
+        XCTAssertEqual(MemoryLayout<mw_syscall_cfg>.size, 32)
+        XCTAssertEqual(MemoryLayout<mw_syscall_cfg>.stride, 32)
         XCTAssertEqual(MemoryLayout<mw_config>.offset(of: \mw_config.x64), 192)
-        XCTAssertEqual(MemoryLayout<mw_config>.size, 29760)
+        XCTAssertEqual(MemoryLayout<mw_config>.size, 192 + (2 * 512 + 32) * 32)
     }
 }

@@ -105,22 +105,16 @@ final class SandboxTests: XCTestCase {
         XCTAssertEqual(sig.counters.failures, 1)
     }
 
-    func testPatternBombIsRefusedInsteadOfRunning() throws {
-        // Stock Lua spends about 20 s on this find; the guard refuses it before it starts.
-        let (sig, _) = try callOnce("""
-            local s = string.rep("a", 200)
-            s:find(".-.-.-.-b")
+    func testPatternsOnLongSubjectsAreNotRefusedByAnEstimate() throws {
+        // Bounded by the watchdog, not by a worst-case estimate: a cost guess refused this
+        // ordinary split of a 300-byte path (and let exponential `a?a?…aaa` shapes through).
+        let (sig, findings) = try callOnce("""
+            local path = string.rep("d/", 150) .. "file"
+            local a, b, c = path:match("^(.*)/(.*)/(.*)$")
+            report{ message = tostring(#a) .. " " .. c }
             """)
-        XCTAssertEqual(sig.counters.runtimeErrors, 1)
-        XCTAssertTrue(sig.lastError?.contains("string.find refused") ?? false, sig.lastError ?? "")
-    }
-
-    func testLongSubjectPatternBombIsRefused() throws {
-        let (sig, _) = try callOnce("""
-            local s = string.rep("a", 100000)
-            for w in s:gmatch("(a*)(a*)b") do end
-            """)
-        XCTAssertTrue(sig.lastError?.contains("string.gmatch refused") ?? false, sig.lastError ?? "")
+        XCTAssertEqual(sig.counters.failures, 0, sig.lastError ?? "")
+        XCTAssertEqual(findings.first?.message, "297 file")
     }
 
     func testOrdinaryPatternsStillWork() throws {

@@ -489,7 +489,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: mw-trigger socket-calls | fdpass FILE | fdpass-socket | fdpass-uid FILE | "
                         "recvmmsg-compat | recvmmsg-native | recvmmsg-both | compat-socket | toctou-sendto N | "
                         "uffd-unpriv | revshell | memfd-exec | ptrace | modules | packet-socket | filter-matrix | "
-                        "flood N | pass-shadow | doors-open | doors-fcntl | doors-pidfd | doors-vm\n");
+                        "flood N | pass-shadow | cold-exec | cold-connect | far32 | exec-race N | doors-open | "
+                        "doors-fcntl | doors-pidfd | doors-vm\n");
         return 2;
     }
     const char *w = getenv("MW_TRIGGER_WAIT");
@@ -518,6 +519,10 @@ int main(int argc, char **argv)
     if (!strcmp(s, "filter-matrix")) return filter_matrix();
     if (!strcmp(s, "flood")) return flood(arg ? atol(arg) : 500000);
     if (!strcmp(s, "pass-shadow")) return fdpass("/etc/shadow", 0);
+    if (!strcmp(s, "cold-exec")) return cold_exec();
+    if (!strcmp(s, "cold-connect")) return cold_connect();
+    if (!strcmp(s, "far32")) return far32();
+    if (!strcmp(s, "exec-race")) return exec_race(arg ? atoi(arg) : 200);
     if (!strcmp(s, "doors-open")) return doors_open();
     if (!strcmp(s, "doors-fcntl")) return doors_fcntl();
     if (!strcmp(s, "doors-pidfd")) return doors_pidfd();

@@ -25,6 +25,12 @@ uint32_t lo32(const void *p);
 int filter_matrix(void);
 int flood(long n);
 
+/* evasion.c */
+int cold_exec(void);
+int cold_connect(void);
+int far32(void);
+int exec_race(int tries);
+
 /* doors.c */
 int doors_open(void);
 int doors_fcntl(void);

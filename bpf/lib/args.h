@@ -155,4 +155,50 @@ static __always_inline void capture_args(struct mw_task *t, const volatile struc
         mw_cap_arg(t, i | phase << 4 | type << 8 | (u32)c->aux[i] << 16, compat);
     }
 }
+
+/* Entry blocks whose read failed outright (bit i for argument i). */
+static __always_inline u32 late_args(struct mw_task *t)
+{
+    u32 late = 0;
+    for (int i = 0; i < MW_MAX_ARGS; i++) {
+        u32 off = t->eoff[i];
+        if (!off)
+            continue;
+        barrier_var(off);
+        if (off > MW_REC_BUF - sizeof(struct mw_block))
+            continue;
+        struct mw_block *b = (struct mw_block *)&t->rec[off];
+        if ((b->status & MW_S_FAULT) && b->len == 0)
+            late |= 1U << i;
+    }
+    return late;
+}
+
+/*
+ * The exit reads: every argument read at exit, and every argument whose entry read failed (read
+ * again now that the kernel has faulted its memory in, marked MW_S_LATE).
+ */
+static __always_inline void capture_exit(struct mw_task *t, const volatile struct mw_syscall_cfg *c, u32 compat)
+{
+    capture_args(t, c, MW_P_EXIT, compat);
+    u32 late = t->late;
+    if (!late)
+        return;
+    for (int i = 0; i < MW_MAX_ARGS; i++) {
+        if (!(late & (1U << i)))
+            continue;
+        u32 type = c->type[i];
+        if (type < MW_T_STRING)
+            continue;
+        if (!t->xoff[i])
+            mw_cap_arg(t, i | MW_P_EXIT << 4 | type << 8 | (u32)c->aux[i] << 16, compat);
+        u32 off = t->xoff[i];
+        if (!off)
+            continue;
+        barrier_var(off);
+        if (off > MW_REC_BUF - sizeof(struct mw_block))
+            continue;
+        ((struct mw_block *)&t->rec[off])->status |= MW_S_LATE;
+    }
+}
 #endif

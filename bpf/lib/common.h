@@ -102,7 +102,7 @@ struct mw_task {
     u32 abi_nr;      /* syscall number as seen at entry (orig_ax), | 1 << 31 when compat */
     u16 kind;        /* catalogue index of the call in flight */
     u8 hdr_done;     /* the process context is already in the header */
-    u8 pad0;
+    u8 late;         /* arguments whose entry read failed: read again at exit (bit i) */
     struct mw_plan plan; /* TASK_PENDING: what exit decides on */
     u16 eoff[MW_MAX_ARGS]; /* offset of each argument's entry block in rec, 0 when none */
     u16 xoff[MW_MAX_ARGS]; /* and of its exit block */
@@ -173,11 +173,15 @@ static __always_inline struct mw_event_hdr *hdr_of(struct mw_task *t)
     return (struct mw_event_hdr *)t->rec;
 }
 
-/* The process's own ABI from the user code segment it entered the kernel from; int $0x80 from a
- * 64-bit program still has the 64-bit segment. */
-static __always_inline u8 bits_of_cs(u16 cs)
+/* The program's own word size, from its memory image: the kernel marks the mm of an ia32 program
+ * (MM_CONTEXT_UPROBE_IA32) when it loads it. Not the code segment of the moment: a 64-bit program
+ * can far-jump into a 32-bit segment and make its calls from there. 0 for kernel threads. */
+static __always_inline u8 bits_of_task(struct task_struct *task)
 {
-    return cs == USER64_CS ? 64 : (cs == USER32_CS ? 32 : 0);
+    struct mm_struct *mm = task->mm;
+    if (!mm)
+        return 0;
+    return (BPF_CORE_READ(mm, context.flags) & 1) ? 32 : 64;
 }
 
 #endif

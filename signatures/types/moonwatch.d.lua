@@ -87,6 +87,31 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field sec integer
 ---@field nsec integer
 
+---The file an exec ran (for a #! script, its interpreter), from the new image.
+---@class mw.Program
+---@field path string
+---@field ino integer inode
+---@field dev integer device, as stat(2) reports st_dev
+---@field fs string filesystem type: "ext4", "tmpfs", "overlay", ... (or its magic in hex)
+---@field deleted boolean unlinked: a memfd, a file removed after it was opened
+
+---A socket: what it is and to whom it is connected.
+---@class mw.Socket
+---@field ino integer the socket's inode
+---@field family string|integer "AF_INET", "AF_INET6", "AF_UNIX" or the number
+---@field type integer SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3, ...
+---@field local? { addr: string, port: integer } AF_INET, AF_INET6
+---@field remote? { addr: string, port: integer } AF_INET, AF_INET6, when connected
+---@field peer? integer AF_UNIX: the inode of the connected peer socket
+
+---What one of descriptors 0, 1, 2 of an exec'd program refers to.
+---@class mw.Stdio
+---@field fd integer 0, 1 or 2
+---@field type "file"|"socket"|"pipe"|"anon_inode"|"other"|"closed"
+---@field path? string
+---@field ino? integer
+---@field socket? mw.Socket for a socket
+
 ---Who made the call.
 ---@class mw.Process
 ---@field pid integer
@@ -101,7 +126,10 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field mntns integer
 ---@field pidns integer
 ---@field compat boolean the call used the 32-bit compat ABI
----@field bits integer the process's own word size: 64, 32, or 0 when unknown
+---@field bits integer the program's own word size, from its memory image: 64, 32, or 0 when unknown
+---@field exe_ino integer inode of the executable (0 when unknown): what an allow-list can trust
+---@field exe_dev integer device of the executable, as stat(2) reports st_dev
+---@field exe_fs string filesystem type of the executable ("ext4", "tmpfs", ...), "" when unknown
 
 ---Every event has these fields. Do not keep the event table between calls.
 ---@class mw.Event
@@ -112,12 +140,14 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field args table<string, any> decoded arguments by name
 ---@field exit_args table<string, any> exit re-reads of TOCTOU arguments
 ---@field changed string[] names of arguments whose entry and exit reads differ
+---@field late string[] names of arguments the entry read could not read (memory not resident yet): their value is the exit read
 
 ---Arguments of sendmsg: Send a message on a socket, with an optional destination address and ancillary data.
 ---@class mw.Args.sendmsg
 ---@field sockfd integer? [K, read at entry] Socket file descriptor the call operates on.
 ---@field msg mw.Msghdr? [U,TOCTOU, read at both] Message header: destination, buffers and control messages. Read at entry and again at exit.
 ---@field flags integer? [K, read at entry] MSG_* send flags (MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, MSG_CONFIRM, ...), as an integer.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.sendmsg: mw.Event
 ---@field args mw.Args.sendmsg
@@ -126,8 +156,9 @@ error('moonwatch type definitions are not meant to be loaded')
 ---Arguments of recvmsg: Receive a message from a socket, with the sender address and ancillary data.
 ---@class mw.Args.recvmsg
 ---@field sockfd integer? [K, read at entry] Socket file descriptor the call operates on.
----@field msg mw.Msghdr? [U,LATE, read at exit] Message header. Read only at exit, after the kernel has written the sender address, the control messages, their lengths and msg_flags; the pointers and lengths are the ones the header holds then, not necessarily those the kernel used.
+---@field msg mw.Msghdr? [U,AFTER, read at exit] Message header. Read only at exit, after the kernel has written the sender address, the control messages, their lengths and msg_flags; the pointers and lengths are the ones the header holds then, not necessarily those the kernel used.
 ---@field flags integer? [K, read at entry] MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_ERRQUEUE, MSG_CMSG_CLOEXEC, ...), as an integer.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.recvmsg: mw.Event
 ---@field args mw.Args.recvmsg
@@ -163,6 +194,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field msgvec mw.Mmsghdr[]? [U,TOCTOU, read at both] Array of vlen messages. Read at entry and again at exit; the per-message len fields are kernel outputs and are ignored when the reads are compared.
 ---@field vlen integer? [K, read at entry] Number of entries in msgvec; the kernel caps it at 1024 (UIO_MAXIOV).
 ---@field flags integer? [K, read at entry] MSG_* send flags (MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, MSG_CONFIRM, ...), as an integer.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.sendmmsg: mw.Event
 ---@field args mw.Args.sendmmsg
@@ -171,10 +203,11 @@ error('moonwatch type definitions are not meant to be loaded')
 ---Arguments of recvmmsg: Receive several messages from a socket with one call, with an optional timeout.
 ---@class mw.Args.recvmmsg
 ---@field sockfd integer? [K, read at entry] Socket file descriptor the call operates on.
----@field msgvec mw.Mmsghdr[]? [U,LATE, read at exit] Array of vlen messages. Read only at exit, after the kernel has filled addresses, control messages and per-message lengths; the headers' pointers and lengths are the ones they hold then, not necessarily those the kernel used.
+---@field msgvec mw.Mmsghdr[]? [U,AFTER, read at exit] Array of vlen messages. Read only at exit, after the kernel has filled addresses, control messages and per-message lengths; the headers' pointers and lengths are the ones they hold then, not necessarily those the kernel used.
 ---@field vlen integer? [K, read at entry] Number of entries in msgvec. Unlike sendmmsg's, it is not capped by the kernel.
 ---@field flags integer? [K, read at entry] MSG_* receive flags as for recvmsg, as an integer, plus MSG_WAITFORONE (see the notes).
 ---@field timeout mw.Timespec? [U,OPT, read at entry] Time limit for the whole batch, NULL for none. Read at entry, before the kernel rewrites it.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.recvmmsg: mw.Event
 ---@field args mw.Args.recvmmsg
@@ -182,10 +215,11 @@ error('moonwatch type definitions are not meant to be loaded')
 ---Arguments of recvmmsg_time32: The ia32-only recvmmsg whose timeout is a 32-bit struct old_timespec32.
 ---@class mw.Args.recvmmsg_time32
 ---@field fd integer? [K, read at entry] Socket file descriptor the call operates on.
----@field mmsg mw.Mmsghdr[]? [U,LATE, read at exit] Array of vlen compat entries (28-byte compat_msghdr plus 4-byte msg_len). Read only at exit, so the headers' pointers and lengths are the ones they hold then.
+---@field mmsg mw.Mmsghdr[]? [U,AFTER, read at exit] Array of vlen compat entries (28-byte compat_msghdr plus 4-byte msg_len). Read only at exit, so the headers' pointers and lengths are the ones they hold then.
 ---@field vlen integer? [K, read at entry] Number of entries in mmsg. Unlike sendmmsg's, it is not capped by the kernel.
 ---@field flags integer? [K, read at entry] MSG_* receive flags as for recvmsg, plus MSG_WAITFORONE, as an unsigned integer.
 ---@field timeout mw.Timespec? [U,OPT, read at entry] Time limit for the whole batch as struct old_timespec32, NULL for none. Read at entry, before the kernel rewrites it.
+---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.recvmmsg_time32: mw.Event
 ---@field args mw.Args.recvmmsg_time32
@@ -366,7 +400,9 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@class mw.Args.execve
 ---@field pathname string? [U,TOCTOU, read at both] Program to run, as the caller wrote it (not resolved). Read at entry and again at exit.
 ---@field argv string[]? [U,TOCTOU, read at both] Argument strings, argv[0] first. Read at entry and again at exit.
----@field envp string[]? [U,OPT, read at entry] Environment strings, NAME=value. Read at entry only; may be NULL, which Linux treats as empty.
+---@field envp string[]? [U,OPT, read at entry] Environment strings, NAME=value. Read at entry; from the new image's stack instead when the entry read failed. May be NULL, which Linux treats as empty.
+---@field program mw.Program? [K,OPT, read at exit] The file the kernel executed (for a #! script, its interpreter), collected from the new image: path, inode, device and filesystem type, and whether it is deleted (a memfd, an unlinked file). Absent when the exec failed.
+---@field stdio mw.Stdio[]? [K,OPT, read at exit] What descriptors 0, 1 and 2 of the new program refer to, collected from its descriptor table: for each, fd, type (file, socket, pipe, anon_inode, closed), path or pipe/socket name, inode, and for a socket its family, local and remote address and, for AF_UNIX, its peer's inode. Absent when the exec failed.
 
 ---@class mw.Event.execve: mw.Event
 ---@field args mw.Args.execve
@@ -377,8 +413,10 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field dirfd integer? [K, read at entry] Directory for a relative pathname, the file to run with AT_EMPTY_PATH, or AT_FDCWD (-100).
 ---@field pathname string? [U,TOCTOU, read at both] Program path, empty with AT_EMPTY_PATH. Read at entry and again at exit.
 ---@field argv string[]? [U,TOCTOU, read at both] Argument strings, argv[0] first. Read at entry and again at exit.
----@field envp string[]? [U,OPT, read at entry] Environment strings, NAME=value. Read at entry only; may be NULL, which Linux treats as empty.
+---@field envp string[]? [U,OPT, read at entry] Environment strings, NAME=value. Read at entry; from the new image's stack instead when the entry read failed. May be NULL, which Linux treats as empty.
 ---@field flags integer? [K, read at entry] AT_EMPTY_PATH (0x1000) and/or AT_SYMLINK_NOFOLLOW (0x100), as an integer.
+---@field program mw.Program? [K,OPT, read at exit] The file the kernel executed (for a #! script, its interpreter), collected from the new image: path, inode, device and filesystem type, and whether it is deleted (a memfd, an unlinked file). Absent when the exec failed.
+---@field stdio mw.Stdio[]? [K,OPT, read at exit] What descriptors 0, 1 and 2 of the new program refer to, collected from its descriptor table: for each, fd, type (file, socket, pipe, anon_inode, closed), path or pipe/socket name, inode, and for a socket its family, local and remote address and, for AF_UNIX, its peer's inode. Absent when the exec failed.
 
 ---@class mw.Event.execveat: mw.Event
 ---@field args mw.Args.execveat
@@ -459,7 +497,8 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field changed? boolean some TOCTOU argument read differently at entry and exit
 ---@field success? boolean ret >= 0 (false: ret < 0)
 ---@field compat? boolean a 32-bit compat syscall
----@field control? string a message header carries this control message ("SCM_RIGHTS")
+---@field bits? integer the program's word size (process.bits): 64 or 32
+---@field control? string|string[] a message header carries one of these control messages ("SCM_RIGHTS", "SCM_CREDENTIALS")
 ---@field comm? string|string[] process.comm is one of these
 ---@field not_comm? string|string[] process.comm is none of these
 ---@field uid? integer|integer[] process.uid is one of these

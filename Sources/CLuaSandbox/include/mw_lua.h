@@ -22,9 +22,10 @@ typedef struct mw_limits {
     size_t memory_bytes;            /* allocator cap for the whole lua_State */
     int64_t instructions_per_call;  /* VM instruction budget of one on_event/on_finish call */
     int64_t instructions_at_load;   /* budget of running the file itself */
-    double pattern_cost_limit;      /* worst-case backtracking steps a string.find/match/gmatch/gsub may cost */
+    int64_t call_timeout_ms;        /* CPU time one call (or the load) may take before the watchdog stops it */
     size_t max_findings_per_call;   /* report{} calls beyond this in one call are counted, not kept */
     size_t max_finding_bytes;       /* serialized size cap of one finding's data */
+    size_t max_message_bytes;       /* size cap of one finding's message (cut at a UTF-8 boundary) */
 } mw_limits;
 
 typedef enum mw_status {
@@ -34,6 +35,7 @@ typedef enum mw_status {
     MW_ERR_MEMORY = 3,    /* the memory cap was hit */
     MW_ERR_SYNTAX = 4,    /* the file does not compile (or is not text) */
     MW_ERR_CONTRACT = 5,  /* the file ran but did not return a table */
+    MW_ERR_TIMEOUT = 6,   /* the watchdog stopped a call that ran past its time limit */
 } mw_status;
 
 /* Value nodes. Containers are followed by their children in pre-order; object children carry keys. */
@@ -61,7 +63,9 @@ typedef struct mw_tape {
     int64_t pid, tid, ppid, uid, gid;
     uint64_t cgroup, mntns, pidns;
     uint64_t changed;
-    uint32_t comm_off, comm_len, exe_off, exe_len, container_off, container_len;
+    uint64_t late;       /* arguments whose value is the exit read (entry read failed) */
+    uint64_t exe_ino, exe_dev;
+    uint32_t comm_off, comm_len, exe_off, exe_len, container_off, container_len, exe_fs_off, exe_fs_len;
     const mw_node *nodes;
     uint32_t nnodes;
     const char *bytes;
@@ -106,10 +110,24 @@ mw_status mw_sandbox_on_finish(mw_sandbox *s);
 
 const char *mw_sandbox_error(mw_sandbox *s);
 
+/* 1 once a call was stuck inside a C function and abandoned: the state is gone for good. */
+int mw_sandbox_abandoned(mw_sandbox *s);
+
+/* The watchdog (watchdog.c). A stop request (async-signal-safe, for SIGINT/SIGTERM handlers)
+ * shortens every running and later call to a short wall-clock limit, so shutdown never waits on
+ * a stuck signature. */
+int mw_watchdog_running(void);
+void mw_watchdog_request_stop(void);
+void mw_watchdog_reset_stop(void);
+uint64_t mw_watchdog_interrupts(void);
+uint64_t mw_watchdog_escapes(void);
+
 size_t mw_sandbox_finding_count(mw_sandbox *s);
 mw_finding mw_sandbox_finding(mw_sandbox *s, size_t i);
 /* report{} calls in the last call that were dropped (over the per-call cap) or invalid. */
 size_t mw_sandbox_findings_dropped(mw_sandbox *s);
+/* Findings of the last call whose message or data was cut to the caps. */
+size_t mw_sandbox_findings_cut(mw_sandbox *s);
 void mw_sandbox_clear_findings(mw_sandbox *s);
 
 /* Lines written with print() since the last clear, NUL-separated; count in *n. */

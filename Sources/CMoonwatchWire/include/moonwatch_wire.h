@@ -22,7 +22,7 @@
 #endif
 #include "moonwatch_user_abi.h"
 
-#define MW_WIRE_VERSION 2
+#define MW_WIRE_VERSION 3
 
 /* ---- limits of what one record carries (the decoder does not depend on them) ---- */
 #define MW_MAX_ARGS 6
@@ -63,7 +63,10 @@ enum mw_type {
     MW_T_TIMESPEC32 = 12,
     MW_T_FDPAIR = 13,
     MW_T_INTREF = 14,
-    MW_T_EXE = 15, /* block only: the executable path of the process */
+    MW_T_EXE = 15,      /* block only: the executable of the process (struct mw_exe) */
+    MW_T_PROGRAM = 16,  /* exec: the file the kernel executed (struct mw_exe), from the new image */
+    MW_T_STDIO = 17,    /* exec: what descriptors 0, 1 and 2 of the new image refer to */
+    MW_T_SOCKINFO = 18, /* the call's own socket (struct mw_sockinfo) */
 };
 
 /* When an argument is read (bit set), as the catalogue's ReadPhase. */
@@ -88,6 +91,9 @@ struct mw_syscall_cfg {
     __u8 read_entry;         /* bit i: argument i is read from memory at entry (skips the loop when 0) */
     __u8 read_exit;          /* bit i: argument i is read from memory at exit */
     __u8 msg_arg;            /* the message header argument (msghdr or mmsghdr vector), MW_NO_AUX if none */
+    __u8 prog_arg;           /* exec: the catalogue argument "program" (MW_T_PROGRAM), MW_NO_AUX if none */
+    __u8 stdio_arg;          /* exec: the catalogue argument "stdio" (MW_T_STDIO) */
+    __u8 sock_arg;           /* the catalogue argument "socket" (MW_T_SOCKINFO): the socket of argument 0 */
     __u8 pad[2];
 };
 
@@ -269,7 +275,11 @@ struct mw_event_hdr {
 #define MW_S_FAULT 0x2  /* reading user or kernel memory failed */
 #define MW_S_TRUNC 0x4  /* cut to the probe's limits */
 
-#define MW_ARG_EXE 0xf0 /* mw_block.arg of the executable-path block */
+#define MW_ARG_EXE 0xf0 /* mw_block.arg of the executable block */
+
+/* mw_block.status: MW_S_LATE on an exit block of an argument read at entry: the entry read failed
+ * (the memory was not resident) and this is the read at exit. */
+#define MW_S_LATE 0x8
 
 struct mw_block {
     __u8 arg;     /* catalogue argument index, or MW_ARG_EXE */
@@ -372,11 +382,32 @@ struct mw_file {
     __u64 ino;
 };
 
-/* The exe block payload is struct mw_path followed by the encoded path. */
-struct mw_path {
+/* The exe and program block payloads: struct mw_exe, then the encoded path. The identity is what
+ * an allow-list can trust: a name is set with prctl, a path faked with a bind mount, but the
+ * inode on the host's filesystem is the file itself. */
+struct mw_exe {
+    __u64 ino;       /* the file's inode */
+    __u32 dev;       /* its filesystem's device, the kernel's encoding (major << 20 | minor) */
+    __u32 magic;     /* its filesystem's magic (tmpfs, ramfs, hugetlbfs, overlayfs, ...) */
     __u16 path_len;
-    __u8 status;    /* MW_F_* */
+    __u8 status;     /* MW_F_* (MW_F_DELETED: unlinked, such as a memfd) */
     __u8 pad[5];
+};
+
+/*
+ * A socket: what it is and, when connected, to whom. STDIO payloads are three items, one per
+ * descriptor 0, 1, 2: struct mw_file and its path (padded to 8), then struct mw_sockinfo when the
+ * file is a socket. SOCKINFO payloads are one struct mw_sockinfo.
+ */
+struct mw_sockinfo {
+    __u16 family;    /* AF_* */
+    __u16 type;      /* SOCK_* */
+    __u16 lport;     /* host order */
+    __u16 rport;
+    __u8 laddr[16];  /* IPv4 in the first 4 bytes */
+    __u8 raddr[16];
+    __u64 ino;       /* the socket's inode */
+    __u64 peer_ino;  /* AF_UNIX: the connected peer socket's inode (0 if none) */
 };
 
 /* ---- per-CPU counters ---- */
@@ -403,7 +434,7 @@ struct mw_kind_stats {
 /* ---- the layouts both compilers must agree on ---- */
 #define MW_ASSERT_SIZE(T, N) _Static_assert(sizeof(T) == (N), #T " size")
 #define MW_ASSERT_OFF(T, F, N) _Static_assert(__builtin_offsetof(T, F) == (N), #T "." #F " offset")
-MW_ASSERT_SIZE(struct mw_syscall_cfg, 28);
+MW_ASSERT_SIZE(struct mw_syscall_cfg, 32);
 MW_ASSERT_SIZE(struct mw_event_hdr, MW_HDR_SIZE);
 MW_ASSERT_OFF(struct mw_event_hdr, size, 8);
 MW_ASSERT_OFF(struct mw_event_hdr, ts_enter, 16);
@@ -420,11 +451,12 @@ MW_ASSERT_OFF(struct mw_msg, size, 24);
 MW_ASSERT_SIZE(struct mw_mmsg, 8);
 MW_ASSERT_SIZE(struct mw_mmsg_entry, 8);
 MW_ASSERT_SIZE(struct mw_file, 16);
-MW_ASSERT_SIZE(struct mw_path, 8);
+MW_ASSERT_SIZE(struct mw_exe, 24);
+MW_ASSERT_SIZE(struct mw_sockinfo, 56);
 MW_ASSERT_SIZE(struct mw_stats, 64);
 MW_ASSERT_SIZE(struct mw_kind_stats, 32);
 MW_ASSERT_OFF(struct mw_config, x64, 192);
-MW_ASSERT_SIZE(struct mw_config, 29760);
+MW_ASSERT_SIZE(struct mw_config, 192 + (2 * MW_NR_SLOTS + MW_SOCKETCALL_SLOTS) * 32);
 MW_ASSERT_SIZE(struct mw_argcond, 72);
 MW_ASSERT_SIZE(struct mw_clause, 184);
 MW_ASSERT_SIZE(struct mw_kind_cfg, 24);

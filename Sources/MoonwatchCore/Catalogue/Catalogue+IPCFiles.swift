@@ -11,10 +11,7 @@ private enum Files {
         can flip the value and flip it back.
         """
     }
-    static let entryFault = """
-        Entry-time reads cannot fault pages in. If the string sits in memory that is not \
-        resident, the read fails and the argument is missing, even though the kernel reads it a moment later.
-        """
+    static let entryFault = SharedNotes.entryFault
     static let implicitClose = """
         Descriptors closed implicitly are not reported: by close_range(2), by exec for \
         close-on-exec descriptors, by dup2 or dup3 onto an open newfd, or when the process exits.

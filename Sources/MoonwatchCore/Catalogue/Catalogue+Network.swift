@@ -29,8 +29,8 @@ private enum Net {
         every socket operation behind one number; moonwatch demultiplexes it and reports the call under this \
         name with process.compat set, and the event does not say which of the two entries was taken. Through \
         socketcall no argument is in a register: the kernel copies them from an array of 32-bit values in the \
-        caller's memory, which moonwatch reads once, at entry. The arguments tagged K here are then user memory \
-        too: another thread can rewrite the array between moonwatch's read and the kernel's copy, and when the \
+        caller's memory, which moonwatch reads once, at entry. The call's arguments tagged K here (not the facts \
+        collected from the kernel, such as socket) are then user memory too: another thread can rewrite the array between moonwatch's read and the kernel's copy, and when the \
         array cannot be read (a page not yet resident) the call is not reported at all.
         """
     static let compatMsghdr = """
@@ -43,7 +43,7 @@ private enum Net {
         """
     static func lateHeader(_ arg: String) -> String {
         """
-        \(arg) is read once, at exit (tag LATE). The kernel took the caller's part of the header (the name, \
+        \(arg) is read once, at exit (tag AFTER). The kernel took the caller's part of the header (the name, \
         iovec and control pointers and their lengths) at entry and wrote its results through those pointers; \
         moonwatch decodes the header as it stands when the call returns. If another thread rewrote the header \
         during the call, the reported iov, name and control describe other buffers than the ones the kernel \
@@ -62,6 +62,12 @@ private enum Net {
         Large batches are cut to the probe's capture limit: the remaining messages are counted \
         by vlen and the return value but not decoded.
         """
+    static let socketInfo = """
+        The socket sockfd names, collected from the kernel when the event is captured: its inode, family, \
+        type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected \
+        to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends \
+        of a descriptor pass.
+        """
     static func toctou(_ arg: String) -> String {
         """
         \(arg) is read at entry and again at exit, and `changed` names it when the two reads differ in what the \
@@ -70,11 +76,7 @@ private enum Net {
         and flip it back in that window.
         """
     }
-    static let entryFault = """
-        Entry-time reads cannot fault pages in. If the user memory is not resident (never \
-        touched, or swapped out) the read fails and the argument is missing, even though the kernel itself \
-        reads it successfully a moment later.
-        """
+    static let entryFault = SharedNotes.entryFault
     static let blockingTime = """
         The event time is taken at entry, unless the probes could only select the call once it \
         returned (a signature's filter asks for its result or for what the kernel wrote back): then \
@@ -115,6 +117,7 @@ extension Catalogue {
                 ArgSpec("msg", "struct msghdr *", .msghdr, [.U, .TOCTOU], .both,
                         "Message header: destination, buffers and control messages. Read at entry and again at exit."),
                 ArgSpec("flags", "int", .int, .K, .entry, Net.sendFlags),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 Catches descriptor passing over Unix sockets: an SCM_RIGHTS message that hands an open file, \
@@ -151,13 +154,14 @@ extension Catalogue {
                 """,
             args: [
                 ArgSpec("sockfd", "int", .int, .K, .entry, Net.sockfd),
-                ArgSpec("msg", "struct msghdr *", .msghdr, [.U, .LATE], .exit,
+                ArgSpec("msg", "struct msghdr *", .msghdr, [.U, .AFTER], .exit,
                         """
                         Message header. Read only at exit, after the kernel has written the sender address, the \
                         control messages, their lengths and msg_flags; the pointers and lengths are the ones the \
                         header holds then, not necessarily those the kernel used.
                         """),
                 ArgSpec("flags", "int", .int, .K, .entry, Net.recvmsgFlags),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 The receiving half of descriptor passing: a process gaining open files or sockets through \
@@ -295,6 +299,7 @@ extension Catalogue {
                 ArgSpec("vlen", "unsigned int", .uint, .K, .entry,
                         "Number of entries in msgvec; the kernel caps it at 1024 (UIO_MAXIOV)."),
                 ArgSpec("flags", "int", .int, .K, .entry, Net.sendFlags),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 Batching hides volume: DNS tunnels and UDP floods push many datagrams per call. Destinations \
@@ -328,7 +333,7 @@ extension Catalogue {
                 """,
             args: [
                 ArgSpec("sockfd", "int", .int, .K, .entry, Net.sockfd),
-                ArgSpec("msgvec", "struct mmsghdr *", .mmsghdrs, [.U, .LATE], .exit,
+                ArgSpec("msgvec", "struct mmsghdr *", .mmsghdrs, [.U, .AFTER], .exit,
                         """
                         Array of vlen messages. Read only at exit, after the kernel has filled addresses, control \
                         messages and per-message lengths; the headers' pointers and lengths are the ones they hold \
@@ -340,6 +345,7 @@ extension Catalogue {
                         "MSG_* receive flags as for recvmsg, as an integer, plus MSG_WAITFORONE (see the notes)."),
                 ArgSpec("timeout", "struct timespec *", .timespec, [.U, .OPT], .entry,
                         "Time limit for the whole batch, NULL for none. Read at entry, before the kernel rewrites it."),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 High-rate datagram receivers (DNS, QUIC, tunnels) and bulk descriptor passing over Unix datagram \
@@ -382,7 +388,7 @@ extension Catalogue {
                 """,
             args: [
                 ArgSpec("fd", "int", .int, .K, .entry, Net.sockfd),
-                ArgSpec("mmsg", "struct compat_mmsghdr *", .mmsghdrs, [.U, .LATE], .exit,
+                ArgSpec("mmsg", "struct compat_mmsghdr *", .mmsghdrs, [.U, .AFTER], .exit,
                         """
                         Array of vlen compat entries (28-byte compat_msghdr plus 4-byte msg_len). Read only at \
                         exit, so the headers' pointers and lengths are the ones they hold then.
@@ -396,6 +402,7 @@ extension Catalogue {
                         Time limit for the whole batch as struct old_timespec32, NULL for none. Read at entry, \
                         before the kernel rewrites it.
                         """),
+                ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
                 A 64-bit program can execute int $0x80 with number 337 and reach this compat path, which \

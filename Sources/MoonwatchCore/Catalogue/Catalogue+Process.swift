@@ -8,8 +8,12 @@ private enum Proc {
         failure -errno (-ENOENT, -EACCES, -ENOEXEC, -E2BIG, -ETXTBSY, ...), and the caller keeps running.
         """
     static let noExitRead = """
-        After a successful exec the caller's memory is gone, so there is no exit re-read: \
-        exit_args for pathname and argv exist only when the exec failed, and changed stays empty on success.
+        After a successful exec the caller's memory is gone; the exit reads are what the new image \
+        received, taken when the kernel has switched to it (sched_process_exec): pathname as the kernel \
+        used it, argv from the new program's stack. changed compares them with the entry reads. For \
+        execveat with a directory descriptor and a relative path the kernel names the program \
+        /dev/fd/DIRFD/PATH, and that is what the exit read shows. A failed exec is re-read from the \
+        caller's memory as other calls are.
         """
     static let execRace = """
         Another thread of the process can rewrite pathname or argv between moonwatch's entry read \
@@ -26,7 +30,21 @@ private enum Proc {
         """
     static let pathname = "Program to run, as the caller wrote it (not resolved). Read at entry and again at exit."
     static let argv = "Argument strings, argv[0] first. Read at entry and again at exit."
-    static let envp = "Environment strings, NAME=value. Read at entry only; may be NULL, which Linux treats as empty."
+    static let envp = """
+        Environment strings, NAME=value. Read at entry; from the new image's stack instead when the entry \
+        read failed. May be NULL, which Linux treats as empty.
+        """
+    static let program = """
+        The file the kernel executed (for a #! script, its interpreter), collected from the new image: path, \
+        inode, device and filesystem type, and whether it is deleted (a memfd, an unlinked file). Absent when \
+        the exec failed.
+        """
+    static let stdio = """
+        What descriptors 0, 1 and 2 of the new program refer to, collected from its descriptor table: for \
+        each, fd, type (file, socket, pipe, anon_inode, closed), path or pipe/socket name, inode, and for a \
+        socket its family, local and remote address and, for AF_UNIX, its peer's inode. Absent when the exec \
+        failed.
+        """
 }
 
 /// The permission pidfd_getfd, process_vm_readv and process_vm_writev share with ptrace attach.
@@ -98,6 +116,8 @@ extension Catalogue {
                 ArgSpec("pathname", "const char *", .string, [.U, .TOCTOU], .both, Proc.pathname),
                 ArgSpec("argv", "char *const []", .argv, [.U, .TOCTOU], .both, Proc.argv),
                 ArgSpec("envp", "char *const []", .argv, [.U, .OPT], .entry, Proc.envp),
+                ArgSpec("program", "(collected)", .program, [.K, .OPT], .exit, Proc.program),
+                ArgSpec("stdio", "(collected)", .stdio, [.K, .OPT], .exit, Proc.stdio),
             ],
             useCase: """
                 The backbone of process detections: shells started by network services, interpreters given \
@@ -133,6 +153,8 @@ extension Catalogue {
                 ArgSpec("envp", "char *const []", .argv, [.U, .OPT], .entry, Proc.envp),
                 ArgSpec("flags", "int", .int, .K, .entry,
                         "AT_EMPTY_PATH (0x1000) and/or AT_SYMLINK_NOFOLLOW (0x100), as an integer."),
+                ArgSpec("program", "(collected)", .program, [.K, .OPT], .exit, Proc.program),
+                ArgSpec("stdio", "(collected)", .stdio, [.K, .OPT], .exit, Proc.stdio),
             ],
             useCase: """
                 Fileless execution from memory: memfd_create, write the payload, then execveat(memfd, "", \

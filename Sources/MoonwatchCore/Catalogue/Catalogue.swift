@@ -9,6 +9,19 @@ public struct EventKind: Hashable, Sendable, Comparable, CustomStringConvertible
     public static func < (a: EventKind, b: EventKind) -> Bool { a.rawValue < b.rawValue }
 }
 
+/// Notes several catalogue files share.
+enum SharedNotes {
+    /// What becomes of a user-memory argument the probe could not read at entry.
+    static let entryFault = """
+        Entry-time reads cannot fault pages in, so user memory that is not resident when the call \
+        starts (never touched since the process began, or swapped out) cannot be read then. moonwatch reads \
+        such an argument again at exit, once the kernel has faulted the memory in by using it, reports that \
+        read as the value and names the argument in late. The value is then what the memory held when the \
+        call returned, and with no entry read to compare the argument never appears in changed. If the exit \
+        read fails too, the argument is missing.
+        """
+}
+
 /// The event catalogue. Definitions live in `Catalogue+*.swift`, one file per category.
 public enum Catalogue {
     public static let events: [EventSpec] = network + ipcAndFiles + process + modules

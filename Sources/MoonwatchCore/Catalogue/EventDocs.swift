@@ -34,9 +34,10 @@ public enum EventDocs {
             Optional: may be NULL or absent, in which case the value is nil in Lua and \
             null in JSON.
             """),
-        Legend(key: "LATE", meaning: """
+        Legend(key: "AFTER", meaning: """
             User memory the kernel reads at entry (the caller's half of a structure it also \
-            writes into, such as a receive's message header) that moonwatch reads only at exit. The value \
+            writes into, such as a receive's message header) that moonwatch reads only after the call, at \
+            exit. The value \
             shown is what the memory held when the call returned: a thread that rewrote it during the call \
             makes it describe other buffers than the ones the kernel used, and nothing marks that, because \
             there is no entry read to compare with.

@@ -15,6 +15,9 @@ public enum ArgType: String, Sendable, CaseIterable {
     case timespec32     // struct old_timespec32
     case fdPair         // int[2] written by the kernel
     case intRef         // int * the kernel reads and/or writes (value-result length)
+    case program        // exec: the file the kernel executed, with its identity (not a register)
+    case stdio          // exec: what descriptors 0, 1, 2 of the new image refer to (not a register)
+    case sockinfo       // the call's socket: its inode, family, addresses, peer (not a register)
 
     /// The Lua/JSON shape of a decoded value of this type, for docs and type stubs.
     public var shape: String {
@@ -28,6 +31,18 @@ public enum ArgType: String, Sendable, CaseIterable {
         case .timespec, .timespec32: return "timespec"
         case .fdPair: return "integer[]"
         case .intRef: return "integer"
+        case .program: return "program"
+        case .stdio: return "stdio[]"
+        case .sockinfo: return "socket"
+        }
+    }
+
+    /// Not a syscall argument but a fact the probes collect with the call (from the kernel), kept
+    /// among the arguments so that signatures, captures and docs see it the same way.
+    public var isCollected: Bool {
+        switch self {
+        case .program, .stdio, .sockinfo: return true
+        default: return false
         }
     }
 }
@@ -46,7 +61,7 @@ public struct ArgTags: OptionSet, Sendable, Hashable {
     public static let OPT = ArgTags(rawValue: 8)
     /// User memory the kernel read at entry but moonwatch reads only at exit: what is reported is
     /// what the memory held when the call returned, not necessarily what the kernel used.
-    public static let LATE = ArgTags(rawValue: 16)
+    public static let AFTER = ArgTags(rawValue: 16)
 
     /// "K", "U,TOCTOU,OPT", …
     public var label: String {
@@ -55,7 +70,7 @@ public struct ArgTags: OptionSet, Sendable, Hashable {
         if contains(.U) { parts.append("U") }
         if contains(.TOCTOU) { parts.append("TOCTOU") }
         if contains(.OPT) { parts.append("OPT") }
-        if contains(.LATE) { parts.append("LATE") }
+        if contains(.AFTER) { parts.append("AFTER") }
         return parts.joined(separator: ",")
     }
 }
