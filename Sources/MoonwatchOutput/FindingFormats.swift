@@ -72,7 +72,14 @@ public enum FindingFormatter {
         }
         fields.append("moonwatch.signature.id", .string(f.signature.id))
         if case .object(let d) = f.data {
-            for (k, v) in d.pairs { fields.append("moonwatch.data." + k, v) }
+            // Falco's output_fields hold scalars (consumers template and index them by key): a
+            // list or table from the signature's data goes in as its JSON text.
+            for (k, v) in d.pairs {
+                switch v {
+                case .array, .object: fields.append("moonwatch.data." + k, .string(v.jsonText))
+                default: fields.append("moonwatch.data." + k, v)
+                }
+            }
         }
         var output = "\(timeOfDay(f.time)): \(f.severity.falcoPriority) \(f.message)"
         if let e = f.event {

@@ -23,28 +23,42 @@ struct Signatures: ParsableCommand {
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run signatures' test cases (NAME.test.json beside NAME.lua); exit 1 on any failure.",
-            discussion: "With no PATH, tests the bundled signatures. See docs/writing-signatures.md for the format.")
+            discussion: """
+                With no PATH, tests the bundled signatures. See docs/writing-signatures.md for the format.
+
+                --mutate makes single-point changes to each signature's code (flip a comparison, swap \
+                and/or, negate or drop a condition, remove a list item, bump a constant, change a \
+                string, drop a statement), runs the signature's cases on each, and lists the changes \
+                no case noticed (survivors, with FILE:LINE and what changed) and the share killed. A \
+                survivor is a near-miss case you have not written yet, or a change that makes no \
+                difference. Metadata (id, name, events, filter, ...) is not mutated.
+                """)
         @Argument(help: ArgumentHelp("Signature files or folders.", valueName: "path")) var paths: [String] = []
         @Flag(help: "Show every case, not only failures.") var verbose = false
+        @Flag(help: "Mutation testing: report the code changes the cases do not catch.") var mutate = false
+        @Option(name: .customLong("min-kill"), help: ArgumentHelp(
+            "With --mutate: exit 1 when fewer than this percentage of mutants is killed.", valueName: "percent"))
+        var minKill: Double?
+
+        func validate() throws {
+            if minKill != nil && !mutate { throw ValidationError("--min-kill needs --mutate") }
+            if let m = minKill, !(0...100).contains(m) { throw ValidationError("--min-kill takes a percentage from 0 to 100") }
+        }
 
         func run() throws {
             let sources = paths.isEmpty ? SignatureLoader.bundledSources : try SignatureLoader.sources(at: paths)
             guard !sources.isEmpty else { throw ValidationError("no signatures found") }
+            if mutate { return try runMutation(sources) }
             var failed = 0
             var rows: [[String]] = []
             var details: [String] = []
             for source in sources {
-                let testPath = SignatureTestFile.testPath(forSignature: source.path)
-                var tests: SignatureTestFile?
-                var result: SignatureTestResult
-                do {
-                    if let text = paths.isEmpty ? Bundled.file(String(testPath.dropFirst("signatures/".count)))
-                                                : (FileSystem.exists(testPath) ? try FileSystem.readText(testPath) : nil) {
-                        tests = try SignatureTestFile.parse(path: testPath, text: text)
-                    }
-                    result = SignatureTestRunner.run(source: source, tests: tests)
-                } catch {
-                    result = SignatureTestResult(signatureID: "?", signaturePath: source.path, testPath: testPath, cases: [],
+                let result: SignatureTestResult
+                switch testFile(for: source) {
+                case .success(let tests): result = SignatureTestRunner.run(source: source, tests: tests)
+                case .failure(let error):
+                    result = SignatureTestResult(signatureID: "?", signaturePath: source.path,
+                                                 testPath: SignatureTestFile.testPath(forSignature: source.path), cases: [],
                                                  loadError: "\(error)")
                 }
                 let passedCases = result.cases.filter(\.passed).count
@@ -60,6 +74,59 @@ struct Signatures: ParsableCommand {
             for d in details { print(d) }
             print("\(sources.count - failed) of \(sources.count) signatures passed")
             if failed > 0 { throw ExitCode(1) }
+        }
+
+        /// The cases beside `source` (compiled in for the bundled set), nil when there is no file.
+        func testFile(for source: SignatureSource) -> Result<SignatureTestFile?, any Error> {
+            let testPath = SignatureTestFile.testPath(forSignature: source.path)
+            return Result {
+                let text = paths.isEmpty ? Bundled.file(String(testPath.dropFirst("signatures/".count)))
+                                         : (FileSystem.exists(testPath) ? try FileSystem.readText(testPath) : nil)
+                return try text.map { try SignatureTestFile.parse(path: testPath, text: $0) }
+            }
+        }
+
+        func runMutation(_ sources: [SignatureSource]) throws {
+            var rows: [[String]] = []
+            var survivors: [String] = []
+            var errors: [String] = []
+            var total = 0, killed = 0, notLoaded = 0
+            for source in sources {
+                let result: MutationResult
+                switch testFile(for: source) {
+                case .success(let tests): result = MutationRunner.run(source: source, tests: tests)
+                case .failure(let error):
+                    var r = MutationResult(signatureID: "?", path: source.path)
+                    r.error = "\(error)"
+                    result = r
+                }
+                if let e = result.error { errors.append("\(source.path): not mutation-tested: \(e)") }
+                total += result.mutants; killed += result.killed; notLoaded += result.notLoaded
+                rows.append([result.signatureID, "\(result.mutants)", "\(result.killed)", "\(result.survivors.count)",
+                             result.error == nil ? percent(result.killed, result.mutants) : "-", source.path])
+                for m in result.survivors {
+                    survivors.append("\(source.path):\(m.line): \(m.op.rawValue): \(m.change)")
+                }
+            }
+            printTable(header: ["ID", "MUTANTS", "KILLED", "SURVIVED", "KILLED%", "FILE"], rows: rows)
+            if !survivors.isEmpty {
+                print("\nSurvivors (no case failed with this change):")
+                for s in survivors { print("  " + s) }
+            }
+            for e in errors { print(e) }
+            print("\n\(total) mutants, \(killed) killed (\(percent(killed, total))), \(total - killed) survived; "
+                  + "\(notLoaded) did not load (not counted)")
+            if !errors.isEmpty { throw ExitCode(1) }
+            if let minKill, total > 0, Double(killed) * 100 < minKill * Double(total) {
+                print("kill ratio below --min-kill \(minKill)%")
+                throw ExitCode(1)
+            }
+        }
+
+        func percent(_ n: Int, _ of: Int) -> String {
+            guard of > 0 else { return "-" }
+            let tenths = (n * 1000 + of / 2) / of
+            return "\(tenths / 10).\(tenths % 10)%"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CMoonwatchWire
 import MoonwatchCore
 import Libbpf
@@ -282,7 +283,10 @@ final class WireDecoderTests: XCTestCase {
         XCTAssertEqual(try decode(r2.finished())[arg: "msgvec"], .array([]))
     }
 
-    func testRandomMutationsNeverCrash() {
+    /// Random byte flips and truncations of a full sendmsg record: each one is rejected with an
+    /// error or decodes to an event that keeps the catalogue's shapes and survives a capture
+    /// round trip. Seeded: MOONWATCH_FUZZ_SEED=N reproduces (or explores) a run; the seed is printed.
+    func testRandomMutationsDecodeToWellFormedEventsOrAreRejected() throws {
         var base = RecordBuilder(kind: "sendmsg", args: [3, 0x1000, 0])
         let blob = msgBlob(compat: false, name: sockaddrIn([1, 2, 3, 4], port: 9), iovLens: [1, 2],
                            control: cmsg(compat: false, level: 1, type: 1, le(Int32(3))),
@@ -290,22 +294,85 @@ final class WireDecoderTests: XCTestCase {
         base.block(arg: 1, type: MW_T_MSGHDR, blob)
         base.block(arg: 1, phase: MW_P_EXIT, type: MW_T_MSGHDR, blob)
         let good = base.finished()
-        var rng = SystemRandomNumberGenerator()
+        let seed = ProcessInfo.processInfo.environment["MOONWATCH_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x6d6f_6f6e_7761_7463
+        print("wire fuzz seed: \(seed) (MOONWATCH_FUZZ_SEED=\(seed) reproduces this run)")
+        var rng = FilterTablesTests.SplitMix(state: seed)
         var decoder = WireDecoder(containerRoot: "/nonexistent")
-        var ok = 0, rejected = 0
-        for _ in 0..<20_000 {
+        let reference = try Self.result(good, &decoder).get()
+        var ok = 0, rejected = 0, failures = 0, knownSeen = 0
+        for round in 0..<20_000 where failures < 10 {
             var b = good
             for _ in 0..<Int.random(in: 1...6, using: &rng) {
                 let i = Int.random(in: 0..<b.count, using: &rng)
                 b[i] = UInt8.random(in: 0...255, using: &rng)
             }
             if Bool.random(using: &rng) { b = Array(b.prefix(Int.random(in: 0...b.count, using: &rng))) }
-            switch Self.result(b, &decoder) {
-            case .success: ok += 1
-            case .failure: rejected += 1
+            guard case .success(let e) = Self.result(b, &decoder) else { rejected += 1; continue }
+            ok += 1
+            var problems = Self.shapeProblems(e) + (b == good && e != reference ? ["unchanged bytes decoded differently"] : [])
+            let known = problems.filter { p in Self.knownDefects.contains { p.contains($0) } }
+            knownSeen += known.count
+            problems.removeAll { p in known.contains(p) }
+            if !problems.isEmpty {
+                failures += 1
+                XCTFail("seed \(seed), round \(round): \(problems.joined(separator: "; "))")
             }
         }
-        XCTAssertEqual(ok + rejected, 20_000)
+        print("wire fuzz: \(ok) decoded, \(rejected) rejected, \(knownSeen) hit a known defect \(Self.knownDefects)")
+        // Both outcomes must occur, or the mutations are not reaching the decoder's checks.
+        XCTAssertGreaterThan(ok, 1000, "seed \(seed)")
+        XCTAssertGreaterThan(rejected, 1000, "seed \(seed)")
+    }
+
+    /// Defects this test found that belong to the probes' decoder (reported, not yet fixed there):
+    /// a header whose `bits` byte is not 0, 32 or 64 decodes to an event whose capture line the
+    /// capture reader rejects. Remove the entry when WireDecoder rejects or normalizes it.
+    static let knownDefects = ["process.bits must be 0, 32 or 64"]
+
+    /// What must hold for any decoded event, whatever its bytes were.
+    static func shapeProblems(_ e: Event) -> [String] {
+        var out: [String] = []
+        func isInt(_ v: Value) -> Bool { if case .int = v { return true }; if case .uint = v { return true }; return false }
+        func check(_ name: String, _ type: ArgType, _ v: Value) {
+            let fine: Bool
+            switch type {
+            case .int, .uint, .long, .ulong, .pointer, .intRef: fine = isInt(v)
+            case .string: fine = v.string != nil
+            case .argv: fine = v.array?.allSatisfy { $0.string != nil } ?? false
+            case .sockaddr: fine = v["family"]?.string != nil
+            case .msghdr:
+                fine = (v["control"]?.array ?? []).allSatisfy { c in
+                    // Known control messages are named ("SCM_RIGHTS"), unknown ones keep their numbers.
+                    (c["type"].map { $0.string != nil || isInt($0) } ?? false) && (c["fds"].map { $0.array?.allSatisfy(isInt) ?? false } ?? true)
+                } && (v["control"].map { $0.array != nil } ?? true)
+            case .mmsghdrs: fine = v.array?.allSatisfy { $0["msg"] == nil || $0["msg"]?.fields != nil } ?? false
+            case .timespec, .timespec32: fine = v["sec"].map(isInt) ?? false
+            case .fdPair: fine = v.array?.allSatisfy(isInt) ?? false
+            case .program, .sockinfo: fine = v.fields != nil
+            case .stdio: fine = v.array?.allSatisfy { $0.fields != nil || $0.isNull } ?? false
+            }
+            if !fine { out.append("\(e.name).\(name) is not a \(type.shape): \(v)") }
+        }
+        let spec = e.spec
+        if e.args.count != spec.args.count { out.append("\(e.name) has \(e.args.count) argument slots for \(spec.args.count) arguments") }
+        for (i, a) in spec.args.enumerated() {
+            if i < e.args.count, let v = e.args[i] { check(a.name, a.type, v) }
+            if i < e.exitArgs.count, let v = e.exitArgs[i] { check(a.name, a.type, v) }
+        }
+        let toctou = Set(spec.toctouArgs.map { spec.args[$0].name })
+        for n in e.changedNames where !toctou.contains(n) { out.append("\(n) marked changed but is not TOCTOU") }
+        // Whatever was decoded can be captured and replayed unchanged.
+        var w = JSONWriter()
+        EventJSON.write(e, to: &w)
+        do {
+            let back = try EventJSON.decode(try JSONParser.parse(w.bytes))
+            var w2 = JSONWriter()
+            EventJSON.write(back, to: &w2)
+            if w2.bytes != w.bytes { out.append("capture round trip changed the event") }
+        } catch {
+            out.append("its capture line does not replay: \(error)")
+        }
+        return out
     }
 
     // MARK: configuration and messages

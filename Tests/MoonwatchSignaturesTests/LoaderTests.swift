@@ -235,5 +235,16 @@ final class WritingSignaturesDocTests: XCTestCase {
         let result = SignatureTestRunner.run(source: source, tests: try SignatureTestFile.parse(path: "doc.test.json", text: json))
         XCTAssertTrue(result.passed, "\(result.loadError ?? "") \(result.cases.map(\.detail))")
         XCTAssertEqual(result.cases.count, 2)
+
+        // The survivors the mutation-testing section shows are what --mutate reports for this example.
+        let mutation = MutationRunner.run(source: SignatureSource(path: "my-signatures/curl_to_raw_ip.lua", text: lua),
+                                          tests: try SignatureTestFile.parse(path: "doc.test.json", text: json))
+        let reported = mutation.survivors.map { "my-signatures/curl_to_raw_ip.lua:\($0.line): \($0.op.rawValue): \($0.change)" }
+        let shown = doc.split(separator: "\n").filter { $0.hasPrefix("  my-signatures/curl_to_raw_ip.lua:") }
+            .map { $0.trimmingPrefix("  ") }.map(String.init)
+        XCTAssertEqual(shown.count, 3)
+        for line in shown { XCTAssertTrue(reported.contains(line), "the doc shows a survivor --mutate does not report: \(line)\n\(reported)") }
+        XCTAssertTrue(doc.contains("ACME-0001  \(mutation.mutants)       \(mutation.killed)      \(mutation.survivors.count)  "),
+                      "the doc's summary row is stale: \(mutation.mutants) mutants, \(mutation.killed) killed")
     }
 }
