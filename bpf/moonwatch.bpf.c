@@ -27,6 +27,7 @@
 #include "lib/record.h"
 #include "lib/filter.h"
 #include "lib/changed.h"
+#include "lib/uring.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -288,18 +289,25 @@ int mw_sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
 static __always_inline void cap_kernel_string(struct mw_task *t, u32 i, u64 ptr)
 {
     u32 off = t->len;
-    if (off > MW_REC_BUF - (sizeof(struct mw_block) + MW_MAX_STR + 8))
+    if (off > MW_REC_BUF - (sizeof(struct mw_block) + MW_MAX_STR + sizeof(struct mw_digest) + 8))
         return;
     u32 p = off + sizeof(struct mw_block);
     long n = ptr ? bpf_probe_read_kernel_str(&t->rec[p], MW_MAX_STR, (void *)ptr) : 0;
+    u8 status = n <= 0 ? MW_S_FAULT : (n == MW_MAX_STR ? MW_S_TRUNC : 0);
+    u32 len = n > 0 ? n : 0;
+    if (n == MW_MAX_STR && mw_digest_str(t, p + MW_MAX_STR, ptr, 1)) {
+        status |= MW_S_DIGEST;
+        len += sizeof(struct mw_digest);
+    }
+    if (off > MW_REC_BUF - (sizeof(struct mw_block) + MW_MAX_STR + sizeof(struct mw_digest) + 8))
+        return;
     struct mw_block *b = (struct mw_block *)&t->rec[off];
     b->arg = i;
     b->phase = MW_P_EXIT;
     b->type = MW_T_STRING;
-    b->status = n <= 0 ? MW_S_FAULT : (n == MW_MAX_STR ? MW_S_TRUNC : 0);
+    b->status = status;
     if (t->late & (1U << (i & 7)))
         b->status |= MW_S_LATE;
-    u32 len = n > 0 ? n : 0;
     b->len = len;
     hdr_of(t)->nblocks++;
     if (i < MW_MAX_ARGS)
@@ -308,10 +316,10 @@ static __always_inline void cap_kernel_string(struct mw_task *t, u32 i, u64 ptr)
 }
 
 /* NUL-separated strings of the new image's memory [start, end) as the exit block of argument `i`. */
-static __always_inline void cap_strings_area(struct mw_task *t, u32 i, u64 start, u64 end)
+static __always_inline void cap_strings_area(struct mw_task *t, u32 i, u64 start, u64 end, u8 interp)
 {
     u32 off = t->len;
-    if (off > MW_REC_BUF - (sizeof(struct mw_block) + MW_MAX_ARGV_BYTES + 8))
+    if (off > MW_REC_BUF - (sizeof(struct mw_block) + MW_MAX_ARGV_BYTES + sizeof(struct mw_digest) + 8))
         return;
     u32 p = off + sizeof(struct mw_block);
     u64 want = end > start ? end - start : 0;
@@ -321,6 +329,23 @@ static __always_inline void cap_strings_area(struct mw_task *t, u32 i, u64 start
         n = 0;
         status = MW_S_FAULT;
     }
+    /* A digest when this read is cut, or when the entry read was (cut by its entry count, say):
+     * the two reads then compare by their digests. */
+    u32 eo = i < MW_MAX_ARGS ? t->eoff[i & 7] : 0;
+    u8 entry_digest = 0;
+    barrier_var(eo);
+    if (eo && eo <= MW_REC_BUF - sizeof(struct mw_block))
+        entry_digest = ((struct mw_block *)&t->rec[eo])->status & MW_S_DIGEST;
+    /* (an interpreter's area starts with its own arguments: a digest of it could never match) */
+    if (interp)
+        status |= MW_S_INTERP;
+    else if (!(status & MW_S_FAULT) && ((status & MW_S_TRUNC) || entry_digest) && n <= MW_MAX_ARGV_BYTES &&
+        mw_digest_area(t, p + n, start, end)) {
+        status |= MW_S_DIGEST;
+        n += sizeof(struct mw_digest);
+    }
+    if (off > MW_REC_BUF - (sizeof(struct mw_block) + MW_MAX_ARGV_BYTES + sizeof(struct mw_digest) + 8))
+        return;
     struct mw_block *b = (struct mw_block *)&t->rec[off];
     b->arg = i;
     b->phase = MW_P_EXIT;
@@ -389,6 +414,9 @@ static __always_inline int on_exec(struct linux_binprm *bprm)
         return 0;
     struct mm_struct *mm = task->mm;
     u32 vectors = 0;
+    /* A script or binfmt_misc file: the kernel ran an interpreter (bprm->interp no longer the
+     * file's name) and rewrote the start of argv for it. */
+    u8 interp = BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename);
     for (int i = 0; i < MW_MAX_ARGS; i++) {
         u32 type = c->type[i];
         if (type == MW_T_STRING && (c->phase[i] & MW_P_EXIT)) {
@@ -400,9 +428,9 @@ static __always_inline int on_exec(struct linux_binprm *bprm)
             if (!mm)
                 continue;
             if (argv && (c->phase[i] & MW_P_EXIT))
-                cap_strings_area(t, i, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end));
+                cap_strings_area(t, i, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end), interp);
             else if (!argv && (t->late & (1U << i)))
-                cap_strings_area(t, i, BPF_CORE_READ(mm, env_start), BPF_CORE_READ(mm, env_end));
+                cap_strings_area(t, i, BPF_CORE_READ(mm, env_start), BPF_CORE_READ(mm, env_end), 0);
         }
     }
     if (c->prog_arg < 16)
@@ -531,4 +559,30 @@ SEC("raw_tracepoint/sched_process_exit")
 int mw_exit_raw(struct bpf_raw_tracepoint_args *ctx)
 {
     return on_exit_task();
+}
+
+/* ----------------------------------------------------------- io_uring ---- */
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(mw_uring_submit_btf, struct io_kiocb *req)
+{
+    return uring_submit(req);
+}
+
+SEC("raw_tracepoint/io_uring_submit_req")
+int mw_uring_submit_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    return uring_submit((struct io_kiocb *)ctx->args[0]);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(mw_uring_complete_btf, void *ctx_, void *req, struct io_uring_cqe *cqe)
+{
+    return uring_complete(req, cqe);
+}
+
+SEC("raw_tracepoint/io_uring_complete")
+int mw_uring_complete_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+    return uring_complete((void *)ctx->args[1], (struct io_uring_cqe *)ctx->args[2]);
 }

@@ -245,6 +245,7 @@ struct mm_struct {
 struct linux_binprm {
     struct file *file;
     const char *filename;
+    const char *interp;
 };
 
 struct task_struct {
@@ -264,6 +265,67 @@ struct task_struct {
     struct css_set *cgroups;
 };
 
+
+/* io_uring (its tracepoints carry the request; the per-operation state lives in req->cmd, an
+ * overlay whose first member is the file, so each operation's struct is read at the same address) */
+struct io_cqe {
+    u64 user_data;
+    s32 res;
+    union {
+        u32 flags;
+        int fd;
+    };
+};
+
+struct io_kiocb {
+    struct file *file;
+    u8 opcode;
+    u64 flags;      /* REQ_F_*: bit 0, REQ_F_FIXED_FILE, the fd is an index into the fixed table */
+    struct io_cqe cqe;
+};
+
+struct io_sr_msg {
+    struct file *file;
+    void *umsg;
+};
+
+struct io_connect {
+    struct file *file;
+    void *addr;
+    int addr_len;
+};
+
+struct io_socket {
+    struct file *file;
+    int domain;
+    int type;
+    int protocol;
+};
+
+struct filename {
+    const char *name;
+    const char *uptr;
+};
+
+struct open_how {
+    u64 flags;
+    u64 mode;
+    u64 resolve;
+};
+
+struct io_open {
+    struct file *file;
+    int dfd;
+    struct filename *filename;
+    struct open_how how;
+};
+
+struct io_uring_cqe {
+    u64 user_data;
+    s32 res;
+    u32 flags;
+};
+
 #pragma clang attribute pop
 
 /* ---- UAPI (include/uapi/linux/bpf.h): stable values ---- */
@@ -275,6 +337,7 @@ enum bpf_map_type {
     BPF_MAP_TYPE_HASH = 1,
     BPF_MAP_TYPE_ARRAY = 2,
     BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+    BPF_MAP_TYPE_LRU_HASH = 9,
     BPF_MAP_TYPE_RINGBUF = 27,
     BPF_MAP_TYPE_TASK_STORAGE = 29,
 };

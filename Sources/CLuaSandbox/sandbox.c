@@ -30,11 +30,11 @@ void mw_register_kind(uint32_t kind, const char *event_name, uint32_t nargs, con
 /* Keys of the event and process tables, cached per sandbox as Lua strings. */
 enum { K_NAME, K_TIME, K_RET, K_PROCESS, K_ARGS, K_EXIT_ARGS, K_CHANGED, K_PID, K_TID, K_PPID, K_UID, K_GID,
        K_COMM, K_EXE, K_CONTAINER, K_CGROUP, K_MNTNS, K_PIDNS, K_COMPAT, K_BITS, K_LATE, K_EXE_INO, K_EXE_DEV,
-       K_EXE_FS, K_COUNT };
+       K_EXE_FS, K_TRUNCATED, K_VIA, K_COUNT };
 static const char *const key_names[K_COUNT] = {
     "name", "time", "ret", "process", "args", "exit_args", "changed", "pid", "tid", "ppid", "uid", "gid",
     "comm", "exe", "container", "cgroup", "mntns", "pidns", "compat", "bits", "late", "exe_ino", "exe_dev",
-    "exe_fs",
+    "exe_fs", "truncated", "via",
 };
 
 mw_limits mw_default_limits(void) {
@@ -328,6 +328,7 @@ static int open_libs(lua_State *L) {
     lua_newtable(L); s->kinds_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L); s->changed_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L); s->late_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); s->truncated_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     /* Field names as Lua strings, fetched by index while building events (no hashing per event). */
     lua_createtable(L, K_COUNT, 0);
     for (int k = 0; k < K_COUNT; k++) { lua_pushstring(L, key_names[k]); lua_rawseti(L, -2, k + 1); }
@@ -585,6 +586,22 @@ static void kind_tables(lua_State *L, mw_sandbox *s, uint32_t kind) {
     lua_remove(L, -2);
 }
 
+/* event[key] = the names (stack index 7) of the arguments in `bits`, in the reused list table at
+ * registry `ref` (whose previous length is *count). Keys table at stack index 1, event at 2. */
+static void name_list(lua_State *L, mw_sandbox *s, int ref, int *count, uint64_t bits, uint32_t nargs, int key) {
+    (void)s;
+    const int keys = 1;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    int list = lua_gettop(L);
+    int n = 0;
+    for (uint32_t a = 0; a < nargs && a < 64; a++) {
+        if (bits & ((uint64_t)1 << a)) { lua_rawgeti(L, 7, a + 1); lua_rawseti(L, list, ++n); }
+    }
+    for (int j = n + 1; j <= *count; j++) { lua_pushnil(L); lua_rawseti(L, list, j); }
+    *count = n;
+    SETK(2, key);
+}
+
 static int protected_build(lua_State *L) {
     const mw_tape *t = lua_touserdata(L, 1);
     mw_sandbox *s = mw_of(L);
@@ -643,23 +660,13 @@ static int protected_build(lua_State *L) {
     lua_pushvalue(L, 5); SETK(2, K_ARGS);
     lua_pushvalue(L, 6); SETK(2, K_EXIT_ARGS);
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->changed_ref);                /* 8: changed */
-    int n = 0;
-    for (uint32_t a = 0; a < k->nargs && a < 64; a++) {
-        if (t->changed & ((uint64_t)1 << a)) { lua_rawgeti(L, 7, a + 1); lua_rawseti(L, 8, ++n); }
-    }
-    for (int j = n + 1; j <= s->changed_count; j++) { lua_pushnil(L); lua_rawseti(L, 8, j); }
-    s->changed_count = n;
-    lua_pushvalue(L, 8); SETK(2, K_CHANGED);
-
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->late_ref);                   /* 9: late */
-    n = 0;
-    for (uint32_t a = 0; a < k->nargs && a < 64; a++) {
-        if (t->late & ((uint64_t)1 << a)) { lua_rawgeti(L, 7, a + 1); lua_rawseti(L, 9, ++n); }
-    }
-    for (int j = n + 1; j <= s->late_count; j++) { lua_pushnil(L); lua_rawseti(L, 9, j); }
-    s->late_count = n;
-    lua_pushvalue(L, 9); SETK(2, K_LATE);
+    name_list(L, s, s->changed_ref, &s->changed_count, t->changed, k->nargs, K_CHANGED);
+    name_list(L, s, s->late_ref, &s->late_count, t->late, k->nargs, K_LATE);
+    name_list(L, s, s->truncated_ref, &s->truncated_count, t->truncated, k->nargs, K_TRUNCATED);
+    if (t->via == MW_VIA_SOCKETCALL) lua_pushliteral(L, "socketcall");
+    else if (t->via == MW_VIA_IO_URING) lua_pushliteral(L, "io_uring");
+    else lua_pushnil(L);
+    SETK(2, K_VIA);
     return 0;
 }
 

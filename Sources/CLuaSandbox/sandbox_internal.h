@@ -30,6 +30,7 @@ struct mw_sandbox {
     int co_ref, sig_ref, state_ref, on_event_ref, on_finish_ref, event_ref, process_ref, kinds_ref, changed_ref, keys_ref;
     int changed_count;
     int late_ref, late_count;
+    int truncated_ref, truncated_count;
     uint8_t exit_dirty[256];    /* per kind: the reused exit_args table holds values */
 
     /* allocator */

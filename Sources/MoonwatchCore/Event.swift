@@ -54,6 +54,20 @@ public struct Event: Sendable, Equatable {
     /// Bit `i` is set when argument `i` could not be read at entry (memory not resident yet) and its
     /// value is the read at exit, after the kernel faulted the memory in.
     public var late: UInt64 = 0
+    /// Bit `i` is set when argument `i` was cut to the probe's limits (a long string or vector, a
+    /// message with more control data, descriptors or entries than it keeps). Cut strings and
+    /// vectors end with a digest of the whole value (``LongValue``); what a message had past the
+    /// cut is summarised, never dropped silently.
+    public var truncated: UInt64 = 0
+    /// How the call reached the kernel when not as its own syscall: `socketcall` (ia32's
+    /// multiplexer) or `io_uring` (a request in a submission ring: no syscall at all; a
+    /// descriptor argument is the one the request named, -1 for a fixed-file index).
+    public var via: Via? = nil
+
+    public enum Via: String, Sendable, Equatable, CaseIterable {
+        case socketcall
+        case ioUring = "io_uring"
+    }
 
     public init(kind: EventKind, time: UInt64 = 0, ret: Int64 = 0, process: ProcessContext = ProcessContext(),
                 args: [Value?]? = nil, exitArgs: [Value?]? = nil, changed: UInt64 = 0) {
@@ -81,6 +95,9 @@ public struct Event: Sendable, Equatable {
     /// Names of the arguments in `late`, in catalogue order.
     public var lateNames: [String] { names(late) }
 
+    /// Names of the arguments in `truncated`, in catalogue order.
+    public var truncatedNames: [String] { names(truncated) }
+
     private func names(_ bits: UInt64) -> [String] {
         guard bits != 0 else { return [] }
         return spec.args.indices.filter { bits & (1 << UInt64($0)) != 0 }.map { spec.args[$0].name }
@@ -100,6 +117,7 @@ public struct Event: Sendable, Equatable {
     static func sameInput(_ a: Value, _ b: Value, type: ArgType) -> Bool {
         switch type {
         case .msghdr: return stripOutputs(a) == stripOutputs(b)
+        case .string, .argv: return LongValue.same(a, b)
         case .mmsghdrs:
             guard case .array(let x) = a, case .array(let y) = b, x.count == y.count else { return a == b }
             for (m, n) in zip(x, y) where stripOutputs(m["msg"] ?? .null) != stripOutputs(n["msg"] ?? .null) { return false }

@@ -35,6 +35,11 @@ public enum EventJSON {
         }
         if e.changed != 0 { writeNames(",\"changed\":[", e.changedNames, to: &w) }
         if e.late != 0 { writeNames(",\"late\":[", e.lateNames, to: &w) }
+        if e.truncated != 0 { writeNames(",\"truncated\":[", e.truncatedNames, to: &w) }
+        if let via = e.via {
+            w.raw(",\"via\":")
+            w.string(via.rawValue)
+        }
         w.raw("}")
     }
 
@@ -142,6 +147,13 @@ public enum EventJSON {
             e.computeChanged()
         }
         if let bits = try names("late") { e.late = bits }
+        if let bits = try names("truncated") { e.truncated = bits }
+        if let v = f["via"] {
+            guard case .string(let s) = v, let via = Event.Via(rawValue: s) else {
+                throw DecodeError("malformed event", "\"via\" must be one of \(Event.Via.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            e.via = via
+        }
         return e
     }
 

@@ -75,8 +75,8 @@ extension JSONParser {
         let spec = kind.spec
         var e = Event(kind: kind)
         var sawChanged = false
-        var seen: UInt8 = 0   // a key given twice goes to the general decoder, which refuses it
-        func once(_ bit: UInt8) -> Bool {
+        var seen: UInt16 = 0   // a key given twice goes to the general decoder, which refuses it
+        func once(_ bit: UInt16) -> Bool {
             if seen & bit != 0 { return false }
             seen |= bit
             return true
@@ -103,6 +103,12 @@ extension JSONParser {
             } else if key.elementsEqual("late".utf8) {
                 guard once(64), let bits = fastNames(spec) else { return nil }
                 e.late = bits
+            } else if key.elementsEqual("truncated".utf8) {
+                guard once(128), let bits = fastNames(spec) else { return nil }
+                e.truncated = bits
+            } else if key.elementsEqual("via".utf8) {
+                guard once(256), let s = fastString(), let via = Event.Via(rawValue: s) else { return nil }
+                e.via = via
             } else {
                 return nil   // unknown keys are allowed, but the general decoder handles them
             }

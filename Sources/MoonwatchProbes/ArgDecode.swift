@@ -14,12 +14,19 @@ enum ArgDecode {
     static let abstractKeys = ["family", "path", "abstract"]
     static let familyKeys = ["family"]
     static let msgKeys = ["name", "iov", "iovlen", "bytes", "controllen", "control", "flags"]
+    static let msgRightsKeys = ["name", "iov", "iovlen", "bytes", "controllen", "control", "flags", "rights"]
+    static let summaryMsgKeys = ["control", "rights"]
     static let rightsKeys = ["level", "type", "fds", "files"]
     static let rightsNoFilesKeys = ["level", "type", "fds"]
     static let credKeys = ["level", "type", "cred"]
     static let credFieldKeys = ["pid", "uid", "gid"]
     static let otherCmsgKeys = ["level", "type", "len"]
-    static let fileKeys = ["fd", "type", "path", "ino"]
+    static let fileKeys = ["fd", "type", "path", "ino", "dev"]
+    static let fileNoPathKeys = ["fd", "type", "ino", "dev"]
+    static let beyondRightsKeys = ["level", "type", "beyond", "files"]
+    static let beyondKeys = ["level", "type", "beyond"]
+    static let beyondOtherKeys = ["type", "beyond"]
+    static let scannedKeys = ["msg", "scanned"]
     static let mmsgKeys = ["msg", "len"]
     static let timespecKeys = ["sec", "nsec"]
 
@@ -96,7 +103,7 @@ enum ArgDecode {
         var o = 0
         let fileSize = MemoryLayout<mw_file>.size
         while out.count < count, let fd = b.i32(o), let type = b.u8(o + 4), let status = b.u8(o + 5),
-              let plen = b.u16(o + 6), let ino = b.u64(o + 8) {
+              let plen = b.u16(o + 6), let ino = b.u64(o + 8), let dev = b.u32(o + 16) {
             guard let pb = b.slice(o + fileSize, Int(plen)) else { break }
             let kind: String
             var path: String
@@ -117,10 +124,18 @@ enum ArgDecode {
                 kind = "other"; path = ""
             }
             // The inode identifies the object on both sides of a pass: the sender's fd and the
-            // receiver's new fd resolve to the same one (MW-1003 pairs them by it).
-            let value = ino != 0
-                ? object(fileKeys, [.int(Int64(fd)), .string(kind), .string(path), .unsigned(ino)])
-                : object(Array(fileKeys.prefix(3)), [.int(Int64(fd)), .string(kind), .string(path)])
+            // receiver's new fd resolve to the same one (MW-1003 pairs them by it). Without room
+            // for the path the record keeps the identity alone (MW_F_NOPATH): no path key.
+            let value: Value
+            if UInt32(status) & UInt32(MW_F_NOPATH) != 0 && (kind == "file" || kind == "anon_inode") {
+                value = object(fileNoPathKeys, [.int(Int64(fd)), .string(kind), .unsigned(ino), .unsigned(userDev(dev))])
+            } else if ino != 0 && dev != 0 {
+                value = object(fileKeys, [.int(Int64(fd)), .string(kind), .string(path), .unsigned(ino), .unsigned(userDev(dev))])
+            } else if ino != 0 {
+                value = object(Array(fileKeys.prefix(4)), [.int(Int64(fd)), .string(kind), .string(path), .unsigned(ino)])
+            } else {
+                value = object(Array(fileKeys.prefix(3)), [.int(Int64(fd)), .string(kind), .string(path)])
+            }
             out.append(PassedFile(fd: fd, value: value))
             o += fileSize + round8(Int(plen))
         }
@@ -131,14 +146,16 @@ enum ArgDecode {
 
     /// A struct mw_msg at the start of `b`. Returns the value and the bytes it used, or nil when
     /// the blob is malformed; the value is nil when the header itself could not be read.
-    static func msghdr(_ b: WireBytes, compat: Bool) -> (value: Value?, size: Int)? {
+    static func msghdr(_ b: WireBytes, compat: Bool) -> (value: Value?, size: Int, cut: Bool)? {
         guard let hdrOff = b.u16(0), let hdrLen = b.u16(2), let iovOff = b.u16(4), let iovLen = b.u16(6),
               let nameOff = b.u16(8), let nameLen = b.u16(10), let ctlOff = b.u16(12), let ctlLen = b.u16(14),
-              let filesOff = b.u16(16), let filesLen = b.u16(18), let nfiles = b.u8(23), let size32 = b.u32(24)
+              let filesOff = b.u16(16), let filesLen = b.u16(18), let status = b.u8(22), let nfiles = b.u8(23),
+              let size32 = b.u32(24), let beyond = b.u8(29), let rights = b.u16(30)
         else { return nil }
         let size = Int(size32)
         guard size >= MemoryLayout<mw_msg>.size, size <= b.count, let blob = b.slice(0, size) else { return nil }
-        if hdrLen == 0 { return (nil, size) }  // the header could not be read
+        if hdrLen == 0 { return (nil, size, false) }  // the header could not be read
+        let cutBits = UInt8(MW_M_IOV_TRUNC | MW_M_CTL_TRUNC | MW_M_FILES_TRUNC | MW_M_CTL_UNWALKED)
         // Every part must lie inside this blob; an empty part needs no offset.
         func part(_ off: UInt16, _ len: UInt16) -> WireBytes? {
             len == 0 ? WireBytes(UnsafeRawBufferPointer(start: nil, count: 0)) : blob.slice(Int(off), Int(len))
@@ -178,23 +195,43 @@ enum ArgDecode {
         }
 
         let files = nfiles > 0 ? Self.files(filesB, count: Int(nfiles)) : []
-        let control = cmsgs(ctlB, compat: compat, files: files)
+        var (control, used, listed) = cmsgs(ctlB, compat: compat, files: files)
+        // Past the copied control: what the probe found there, with the descriptors it resolved.
+        control += summary(types: beyond, files: files.dropFirst(used).map(\.value))
 
-        let v = object(msgKeys, [name, .array(iov), .unsigned(iovlen), .unsigned(total), .unsigned(controllen),
-                                 .array(control), .int(Int64(Int32(bitPattern: flags)))])
-        return (v, size)
+        let fields: [Value] = [name, .array(iov), .unsigned(iovlen), .unsigned(total), .unsigned(controllen),
+                               .array(control), .int(Int64(Int32(bitPattern: flags)))]
+        // `rights` counts every descriptor passed when the listed ones are not all of them.
+        let v = Int(rights) > listed ? object(msgRightsKeys, fields + [.unsigned(UInt64(rights))]) : object(msgKeys, fields)
+        return (v, size, status & cutBits != 0)
+    }
+
+    /// Control entries standing for the messages of `types` (MW_CTL_*) found past what was copied.
+    static func summary<C: Collection>(types: UInt8, files: C) -> [Value] where C.Element == Value {
+        var out: [Value] = []
+        if types & UInt8(MW_CTL_RIGHTS) != 0 {
+            out.append(object(beyondRightsKeys, [.string("SOL_SOCKET"), .string("SCM_RIGHTS"), .bool(true), .array(Array(files))]))
+        }
+        if types & UInt8(MW_CTL_CREDENTIALS) != 0 {
+            out.append(object(beyondKeys, [.string("SOL_SOCKET"), .string("SCM_CREDENTIALS"), .bool(true)]))
+        }
+        if types & UInt8(MW_CTL_OTHER) != 0 {
+            out.append(object(beyondOtherKeys, [.string("other"), .bool(true)]))
+        }
+        return out
     }
 
     /// Control messages, walked with the ABI's header size and alignment.
-    static func cmsgs(_ b: WireBytes, compat: Bool, files: [PassedFile]) -> [Value] {
-        if b.count == 0 { return [] }
+    /// Returns the entries, the resolved files they took, and the descriptors they list.
+    static func cmsgs(_ b: WireBytes, compat: Bool, files: [PassedFile]) -> (entries: [Value], files: Int, fds: Int) {
+        if b.count == 0 { return ([], 0, 0) }
         let hsz = compat ? MemoryLayout<mw_compat_cmsghdr>.size : MemoryLayout<mw_cmsghdr>.size
         let levelAt = compat ? MemoryLayout<mw_compat_cmsghdr>.offset(of: \mw_compat_cmsghdr.cmsg_level)!
                              : MemoryLayout<mw_cmsghdr>.offset(of: \mw_cmsghdr.cmsg_level)!
         let typeAt = compat ? MemoryLayout<mw_compat_cmsghdr>.offset(of: \mw_compat_cmsghdr.cmsg_type)!
                             : MemoryLayout<mw_cmsghdr>.offset(of: \mw_cmsghdr.cmsg_type)!
         var out: [Value] = []
-        var o = 0, nextFile = 0
+        var o = 0, nextFile = 0, listed = 0
         while o + hsz <= b.count, out.count < 64 {
             let len: UInt64 = compat ? UInt64(b.u32(o) ?? 0) : (b.u64(o) ?? 0)
             guard let level = b.i32(o + levelAt), let type = b.i32(o + typeAt) else { break }
@@ -213,6 +250,7 @@ enum ArgDecode {
                     }
                     p += 4
                 }
+                listed += fds.count
                 out.append(fileVals.isEmpty
                     ? object(rightsNoFilesKeys, [.string("SOL_SOCKET"), .string("SCM_RIGHTS"), .array(fds)])
                     : object(rightsKeys, [.string("SOL_SOCKET"), .string("SCM_RIGHTS"), .array(fds), .array(fileVals)]))
@@ -227,22 +265,30 @@ enum ArgDecode {
             if step <= 0 { break }
             o += step
         }
-        return out
+        return (out, nextFile, listed)
     }
 
-    /// struct mw_mmsg and its entries.
-    static func mmsghdrs(_ b: WireBytes, compat: Bool) -> Value? {
-        guard let count = b.u32(0) else { return nil }
+    /// struct mw_mmsg and its entries; the entries the probe only scanned become one last entry
+    /// {msg = {control = <what was found>, rights = N}, scanned = <entries>}.
+    static func mmsghdrs(_ b: WireBytes, compat: Bool) -> (value: Value, cut: Bool)? {
+        guard let count = b.u32(0), let status = b.u16(4), let scanTypes = b.u8(7), let scanned = b.u16(8),
+              let scanRights = b.u16(10) else { return nil }
         var out: [Value] = []
+        var cut = status != 0
         out.reserveCapacity(Int(min(count, 64)))
         var o = MemoryLayout<mw_mmsg>.size
         for _ in 0..<min(count, 1024) {
             guard let len = b.u32(o), b.has(o, 8), let rest = b.slice(o + 8, b.count - o - 8),
-                  let (msg, size) = msghdr(rest, compat: compat) else { break }
+                  let (msg, size, msgCut) = msghdr(rest, compat: compat) else { break }
             out.append(object(mmsgKeys, [msg ?? .null, .unsigned(UInt64(len))]))
+            cut = cut || msgCut
             o += 8 + size
         }
-        return .array(out)
+        if scanned > 0 {
+            let msg = object(summaryMsgKeys, [.array(summary(types: scanTypes, files: [Value]())), .unsigned(UInt64(scanRights))])
+            out.append(object(scannedKeys, [msg, .unsigned(UInt64(scanned))]))
+        }
+        return (.array(out), cut)
     }
 
     // MARK: identities and sockets
@@ -377,6 +423,15 @@ enum ArgDecode {
     }
 
     // MARK: small ones
+
+    /// A digest the probe appended to a cut value (MW_S_DIGEST): the payload's last bytes.
+    static func digest(_ b: WireBytes) -> (rest: WireBytes, marker: String)? {
+        let n = MemoryLayout<mw_digest>.size
+        guard b.count >= n, let fnv = b.u64(b.count - n), let len = b.u32(b.count - n + 8),
+              let flags = b.u32(b.count - n + 12), let rest = b.slice(0, b.count - n) else { return nil }
+        let d = LongValue.Digest(length: UInt64(len), fnv: fnv, partial: flags & UInt32(MW_D_PARTIAL) != 0)
+        return (rest, LongValue.marker(d))
+    }
 
     static func argv(_ b: WireBytes) -> Value {
         var out: [Value] = []

@@ -151,6 +151,17 @@ final class Probes {
         throw last
     }
 
+    /// Catalogue events an io_uring request can stand for (IORING_OP_SENDMSG, _CONNECT, _SOCKET,
+    /// _OPENAT, _OPENAT2), reported with `via = "io_uring"`.
+    static let ioUringKinds: Set<String> = ["sendmsg", "connect", "socket", "openat", "openat2"]
+
+    /// io_uring is built in and not disabled for everyone (kernel.io_uring_disabled = 2): its
+    /// tracepoints exist and requests can be made.
+    static var ioUringAvailable: Bool {
+        guard let s = try? FileSystem.readText("/proc/sys/kernel/io_uring_disabled") else { return false }
+        return !s.hasPrefix("2")
+    }
+
     private static func attempt(mode: String, image: [UInt8], options: LiveOptions, fallbackReason: String?,
                                 logs: inout [String]) throws(ProbeError) -> Probes {
         let suffix = mode == "tp_btf" ? "_btf" : "_raw"
@@ -164,6 +175,9 @@ final class Probes {
         let wantExit = options.attachAll || scoped || kinds.contains { $0.name == "process_exit" }
         // What an exec's new image received is read at sched_process_exec.
         let wantExec = options.attachAll || kinds.contains { $0.spec.args.contains { $0.type == .program } }
+        // io_uring requests that do what these calls do make no syscall: their own tracepoints.
+        let wantUring = Self.ioUringAvailable
+            && (options.attachAll || kinds.contains { Self.ioUringKinds.contains($0.name) })
         var toAttach: [BPFProgram] = []
         let tables = FilterTables(options.interest)
         do throws(BPFCallError) {
@@ -176,6 +190,7 @@ final class Probes {
                 case "mw_fork": needed = wantFork
                 case "mw_exit": needed = wantExit
                 case "mw_execd": needed = wantExec
+                case "mw_uring_submit", "mw_uring_complete": needed = wantUring
                 default: needed = false
                 }
                 try prog.setAutoload(needed)

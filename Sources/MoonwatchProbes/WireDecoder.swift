@@ -66,6 +66,10 @@ public struct WireDecoder {
         guard kindIndex < plans.count else { throw WireError("unknown kind", "kind \(kindIndex) is not in the catalogue") }
         // The probes write only these; anything else is a damaged record, not a process.
         guard h.bits == 0 || h.bits == 32 || h.bits == 64 else { throw WireError("bad header", "word size \(h.bits) is not 0, 32 or 64") }
+        // Times and cgroup ids are Lua integers downstream; the kernel never writes one past 2^63.
+        guard h.cgroup <= UInt64(Int64.max) else { throw WireError("bad header", "cgroup id \(h.cgroup) is past 2^63") }
+        let (t, over) = Int64(bitPattern: h.ts_enter).addingReportingOverflow(clockOffset)
+        guard !over, t >= 0, h.ts_enter <= UInt64(Int64.max) else { throw WireError("bad header", "time \(h.ts_enter) is out of range") }
         let kind = EventKind(rawValue: h.kind)
         let plan = plans[kindIndex]
         let compat = h.flags & UInt16(MW_EV_COMPAT) != 0
@@ -76,6 +80,9 @@ public struct WireDecoder {
         var learned: Executable?
         var sawExit = false
         var late: UInt64 = 0
+        var truncated: UInt64 = 0
+        var interpreted: Int?
+        var interpretedCut = false
 
         // Scalars come from the argument registers in the header.
         let n = min(plan.types.count, Int(MW_MAX_ARGS))
@@ -119,10 +126,13 @@ public struct WireDecoder {
             } else if status & UInt8(MW_S_FAULT) != 0 && len == 0 {
                 value = nil  // not captured: the memory could not be read
             } else {
-                value = decodeValue(plan.types[i], payload, compat: compat)
+                var cut = false
+                value = decodeValue(plan.types[i], payload, compat: compat, status: status, cut: &cut)
+                if cut || status & UInt8(MW_S_TRUNC) != 0 { truncated |= 1 << UInt64(i) }
             }
             let isExit = phase == UInt8(MW_P_EXIT)
             if isExit { sawExit = true }
+            if isExit && status & UInt8(MW_S_INTERP) != 0 { interpreted = i; interpretedCut = status & UInt8(MW_S_TRUNC) != 0 }
             if isExit && status & UInt8(MW_S_LATE) != 0 {
                 // The entry read failed; this read at exit is the value (and nothing to compare).
                 if value != nil { args[i] = value; late |= 1 << UInt64(i) }
@@ -131,6 +141,8 @@ public struct WireDecoder {
             // A TOCTOU argument's exit read goes to exitArgs; an exit-only argument is the value.
             if isExit && plan.phases[i] == .both { exitArgs[i] = value } else if args[i] == nil || !isExit { args[i] = value }
         }
+
+        if let i = interpreted { Self.dropInterpreterArguments(i, plan: plan, args: &args, exitArgs: &exitArgs, late: late, cut: interpretedCut) }
 
         let pid = Int32(bitPattern: h.pid)
         var p = ProcessContext()
@@ -153,21 +165,57 @@ public struct WireDecoder {
         p.compat = compat
         p.bits = h.bits
 
-        let time = UInt64(bitPattern: Int64(bitPattern: h.ts_enter) &+ clockOffset)
+        let time = UInt64(t)
         var e = Event(kind: kind, time: time, ret: h.ret, process: p, args: args, exitArgs: exitArgs)
         e.late = late
+        e.truncated = truncated
+        if h.flags & UInt16(MW_EV_URING) != 0 { e.via = .ioUring } else if h.flags & UInt16(MW_EV_SOCKETCALL) != 0 { e.via = .socketcall }
         if plan.hasTOCTOU && sawExit { e.computeChanged() }
         if h.flags & UInt16(MW_EV_PROCESS) != 0, kind.name == "process_exit", p.pid == p.tid { exe.forget(pid: pid) }
         return e
     }
 
-    func decodeValue(_ type: ArgType, _ b: WireBytes, compat: Bool) -> Value? {
+    /// An exec whose file an interpreter ran (a script): the new image's argv starts with the
+    /// interpreter's own arguments (interpreter, its optional argument, the file's path) where the
+    /// caller's argv[0] was. The exit read keeps the caller's argv[0] and what followed the path,
+    /// so that it compares with the entry read; when the path is not found in the first four (or
+    /// the entry read was cut to a digest of the caller's vector), there is nothing to compare.
+    static func dropInterpreterArguments(_ i: Int, plan: Plan, args: inout [Value?], exitArgs: inout [Value?], late: UInt64, cut: Bool) {
+        let isLate = late & (1 << UInt64(i)) != 0
+        guard let path = plan.types.indices.first(where: { plan.types[$0] == .string }),
+              case .string(let file)? = exitArgs[path] ?? args[path],
+              case .array(let v)? = isLate ? args[i] : exitArgs[i] else { return }
+        let entry = isLate ? nil : args[i]
+        let entryCut: Bool = { if case .array(let e)? = entry, case .string(let s)? = e.last { return s.first == "\u{0}" }; return false }()
+        guard !entryCut, !cut, let j = v.indices.prefix(4).dropFirst().first(where: { LongValue.same(v[$0], .string(file)) }) else {
+            if isLate { return }  // the value stays what the interpreter received
+            exitArgs[i] = nil
+            return
+        }
+        let first: Value = { if case .array(let e)? = entry, let f = e.first { return f }; return .string(file) }()
+        let kept: [Value] = [first] + v[(j + 1)...]
+        if isLate { args[i] = .array(kept) } else { exitArgs[i] = .array(kept) }
+    }
+
+    func decodeValue(_ type: ArgType, _ b: WireBytes, compat: Bool, status: UInt8, cut: inout Bool) -> Value? {
+        let digested = status & UInt8(MW_S_DIGEST) != 0 ? ArgDecode.digest(b) : nil
         switch type {
-        case .string: return .string(b.cString())
-        case .argv: return ArgDecode.argv(b)
+        case .string:
+            guard let (rest, marker) = digested else { return .string(b.cString()) }
+            return .string(rest.cString() + marker)
+        case .argv:
+            guard let (rest, marker) = digested, case .array(var v) = ArgDecode.argv(rest) else { return ArgDecode.argv(b) }
+            v.append(.string(marker))
+            return .array(v)
         case .sockaddr: return b.count == 0 ? .null : ArgDecode.sockaddr(b)
-        case .msghdr: return ArgDecode.msghdr(b, compat: compat).flatMap { $0.value }
-        case .mmsghdrs: return ArgDecode.mmsghdrs(b, compat: compat)
+        case .msghdr:
+            guard let m = ArgDecode.msghdr(b, compat: compat) else { return nil }
+            cut = m.cut
+            return m.value
+        case .mmsghdrs:
+            guard let m = ArgDecode.mmsghdrs(b, compat: compat) else { return nil }
+            cut = m.cut
+            return m.value
         case .timespec: return ArgDecode.timespec(b)
         case .timespec32: return ArgDecode.timespec32(b)
         case .fdPair: return ArgDecode.fdPair(b)

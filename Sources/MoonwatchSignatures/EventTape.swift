@@ -53,6 +53,12 @@ public final class EventTape {
         t.cgroup = e.process.cgroup; t.mntns = e.process.mntns; t.pidns = e.process.pidns
         t.changed = e.changed
         t.late = e.late
+        t.truncated = e.truncated
+        switch e.via {
+        case nil: t.via = UInt32(MW_VIA_SYSCALL)
+        case .socketcall: t.via = UInt32(MW_VIA_SOCKETCALL)
+        case .ioUring: t.via = UInt32(MW_VIA_IO_URING)
+        }
         t.exe_ino = e.process.exeIno
         t.exe_dev = e.process.exeDev
         t.exe_fs_off = exeFs.0; t.exe_fs_len = exeFs.1

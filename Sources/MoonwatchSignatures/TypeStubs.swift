@@ -132,6 +132,8 @@ public enum TypeStubs {
             "---@field exit_args table<string, any> exit re-reads of TOCTOU arguments",
             "---@field changed string[] names of arguments whose entry and exit reads differ",
             "---@field late string[] names of arguments the entry read could not read (memory not resident yet): their value is the exit read",
+            "---@field via nil|\"socketcall\"|\"io_uring\" how the call reached the kernel when not as a syscall of its own: ia32 socketcall, or an io_uring request (no syscall at all; a descriptor argument is the one the request named (-1 for a fixed-file index) and args.socket describes the request's socket)",
+            "---@field truncated string[] names of arguments cut to the probe's limits: long strings and vectors end with a digest (\\0[len=N fnv1a=HEX]), messages summarise what was past the cut (control entries with beyond=true, msg.rights, a vector's scanned entry); attacker-made truncation is worth suspicion",
             "",
         ])
         for e in Catalogue.events {

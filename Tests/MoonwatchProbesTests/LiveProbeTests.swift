@@ -78,7 +78,8 @@ final class LiveProbeTests: XCTestCase {
         XCTAssertEqual(stat("/dev/null", &null), 0)
         XCTAssertEqual(msg["control"]?[0], .object([
             ("level", "SOL_SOCKET"), ("type", "SCM_RIGHTS"), ("fds", [.int(nullfd)]),
-            ("files", [.object([("fd", .int(nullfd)), ("type", "file"), ("path", "/dev/null"), ("ino", .int(Int64(null.st_ino)))])]),
+            ("files", [.object([("fd", .int(nullfd)), ("type", "file"), ("path", "/dev/null"), ("ino", .int(Int64(null.st_ino))),
+                               ("dev", .int(Int64(null.st_dev)))])]),
         ]))
         XCTAssertEqual(msg["control"]?[1], .object([
             ("level", "SOL_SOCKET"), ("type", "SCM_CREDENTIALS"),
@@ -171,7 +172,8 @@ final class LiveProbeTests: XCTestCase {
         XCTAssertEqual(rights?["fds"], [.int(passed)])
         var st = stat()
         XCTAssertEqual(stat(path, &st), 0)
-        XCTAssertEqual(rights?["files"], [.object([("fd", .int(passed)), ("type", "file"), ("path", .string(path)), ("ino", .int(Int64(st.st_ino)))])])
+        XCTAssertEqual(rights?["files"], [.object([("fd", .int(passed)), ("type", "file"), ("path", .string(path)), ("ino", .int(Int64(st.st_ino))),
+                                                 ("dev", .int(Int64(st.st_dev)))])])
         let recv = try XCTUnwrap(ev.first("recvmsg") { $0.process.pid == Int32(child) })
         XCTAssertEqual(recv.process.ppid, Int32(sender))
         XCTAssertEqual(recv[arg: "msg"]?["control"]?[0]?["fds"], [.int(run.int("received_fd")!)])

@@ -489,8 +489,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: mw-trigger socket-calls | fdpass FILE | fdpass-socket | fdpass-uid FILE | "
                         "recvmmsg-compat | recvmmsg-native | recvmmsg-both | compat-socket | toctou-sendto N | "
                         "uffd-unpriv | revshell | memfd-exec | ptrace | modules | packet-socket | filter-matrix | "
-                        "flood N | pass-shadow | cold-exec | cold-connect | far32 | exec-race N | doors-open | "
-                        "doors-fcntl | doors-pidfd | doors-vm\n");
+                        "flood N | pass-shadow | cold-exec | cold-connect | far32 | exec-race N | caps-control FILE | caps-fds FILE N | caps-mmsg FILE | "
+                        "caps-argv N | long-race N | io-uring FILE | "
+                        "doors-open | doors-fcntl | doors-pidfd | doors-vm\n");
         return 2;
     }
     const char *w = getenv("MW_TRIGGER_WAIT");
@@ -523,6 +524,12 @@ int main(int argc, char **argv)
     if (!strcmp(s, "cold-connect")) return cold_connect();
     if (!strcmp(s, "far32")) return far32();
     if (!strcmp(s, "exec-race")) return exec_race(arg ? atoi(arg) : 200);
+    if (!strcmp(s, "caps-control")) return caps_control(arg ? arg : "/etc/hostname");
+    if (!strcmp(s, "caps-fds")) return caps_fds(arg ? arg : "/etc/hostname", argc > 3 ? atoi(argv[3]) : 100);
+    if (!strcmp(s, "caps-mmsg")) return caps_mmsg(arg ? arg : "/etc/hostname");
+    if (!strcmp(s, "caps-argv")) return caps_argv(arg ? atoi(arg) : 40);
+    if (!strcmp(s, "io-uring")) return io_uring_ops(arg ? arg : "/etc/hostname");
+    if (!strcmp(s, "long-race")) return long_race(arg ? atoi(arg) : 40);
     if (!strcmp(s, "doors-open")) return doors_open();
     if (!strcmp(s, "doors-fcntl")) return doors_fcntl();
     if (!strcmp(s, "doors-pidfd")) return doors_pidfd();

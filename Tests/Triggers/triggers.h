@@ -31,6 +31,16 @@ int cold_connect(void);
 int far32(void);
 int exec_race(int tries);
 
+/* caps.c */
+int caps_control(const char *path);
+int caps_fds(const char *path, int n);
+int caps_mmsg(const char *path);
+int caps_argv(int n);
+int long_race(int tries);
+
+/* uring.c */
+int io_uring_ops(const char *path);
+
 /* doors.c */
 int doors_open(void);
 int doors_fcntl(void);

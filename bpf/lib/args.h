@@ -5,6 +5,7 @@
 #include "common.h"
 #include "msghdr.h"
 #include "strings.h"
+#include "digest.h"
 
 /*
  * Captures argument `i` (its block) of the call in flight, for `phase`; spec packs
@@ -34,7 +35,7 @@ __noinline int mw_cap_arg(struct mw_task *t, u32 spec, u32 compat)
     }
     switch (type) {
     case MW_T_STRING: {
-        if (p > MW_REC_BUF - MW_MAX_STR) {
+        if (p > MW_REC_BUF - (MW_MAX_STR + sizeof(struct mw_digest))) {
             status = MW_S_TRUNC;
             break;
         }
@@ -44,14 +45,27 @@ __noinline int mw_cap_arg(struct mw_task *t, u32 spec, u32 compat)
             break;
         }
         len = n;
-        if (n == MW_MAX_STR)
+        if (n == MW_MAX_STR) {
             status = MW_S_TRUNC;
+            if (mw_digest_str(t, p + MW_MAX_STR, ptr, 0)) {
+                len += sizeof(struct mw_digest);
+                status |= MW_S_DIGEST;
+            }
+        }
         break;
     }
     case MW_T_ARGV: {
         int r = mw_cap_argv(t, p, ptr, compat);
         len = r & 0xffff;
         status = (r >> 16) & 0xff;
+        if ((status & MW_S_TRUNC) && !(status & MW_S_FAULT) && len <= MW_MAX_ARGV_BYTES + MW_MAX_STR) {
+            /* the digest follows the strings directly: the decoder takes the payload's last bytes */
+            u32 d = p + len;
+            if (d <= MW_REC_BUF - sizeof(struct mw_digest) && mw_digest_vec(t, d, ptr, compat)) {
+                len += sizeof(struct mw_digest);
+                status |= MW_S_DIGEST;
+            }
+        }
         break;
     }
     case MW_T_SOCKADDR: {

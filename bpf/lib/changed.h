@@ -10,7 +10,7 @@
 #define MW_CHANGED_H
 #include "common.h"
 
-#define MW_DIFF_MAX MW_MAX_ARGV_BYTES /* the longest payload compared byte for byte */
+#define MW_DIFF_MAX (MW_MAX_ARGV_BYTES + MW_MAX_STR + 16) /* the longest payload compared byte for byte */
 
 struct mw_diff_ctx {
     struct mw_task *t;
@@ -101,6 +101,9 @@ __noinline int mw_msg_differs(struct mw_task *t, u32 pa, u32 pb, u32 mode)
         return 1;
     if (a->ctl_len != b->ctl_len || mw_differ(t, pa + a->ctl_off, pb + b->ctl_off, a->ctl_len))
         return 1;
+    /* past the copy: what was found there */
+    if (a->rights != b->rights || a->beyond_types != b->beyond_types)
+        return 1;
     return 0;
 }
 
@@ -114,7 +117,8 @@ __noinline int mw_mmsg_differs(struct mw_task *t, u32 pa, u32 pb, u32 compat)
     struct mw_mmsg *a = (struct mw_mmsg *)&t->rec[pa];
     struct mw_mmsg *b = (struct mw_mmsg *)&t->rec[pb];
     u32 n = a->count;
-    if (n != b->count)
+    if (n != b->count || a->scanned != b->scanned || a->scan_rights != b->scan_rights ||
+        a->scan_types != b->scan_types)
         return 1;
     u32 qa = pa + sizeof(struct mw_mmsg), qb = pb + sizeof(struct mw_mmsg);
     for (int i = 0; i < MW_MAX_MMSG; i++) {

@@ -89,6 +89,38 @@ struct mw_plan {
     u8 pad[7];
 };
 
+/* Results of walking control messages, beyond what one return value can carry. */
+struct mw_walk {
+    u64 total;   /* in: the caller's msg_controllen (what the kernel walks) */
+    u64 next;    /* out: offset of the first control message not walked yet */
+    u32 rights;  /* out: descriptors in the SCM_RIGHTS messages walked (from cmsg_len) */
+    u8 types;    /* out: MW_CTL_* found */
+    u8 unwalked; /* out: control left that the walk could not reach */
+    u8 nbodies;  /* out: SCM_RIGHTS bodies found past the copy (first MW_BODIES) */
+    u8 pad;
+    u64 body_off[4]; /* their offsets in the control buffer */
+    u32 body_n[4];   /* and descriptor counts */
+};
+#define MW_BODIES 4
+
+/* A digest being computed (digest.h). In task storage, not on the stack: the verifier does not
+ * track values in map memory, so the bpf_loop callbacks that advance it verify once. */
+struct mw_dstate {
+    u64 h;
+    u64 ptr;      /* string: where the next chunk starts; vector: the pointer array; area: next byte */
+    u64 cur;      /* vector: the string being hashed (0: take the next entry) */
+    u64 end;      /* area: its end */
+    u32 len;      /* bytes hashed */
+    u32 limit;
+    u32 entry;    /* vector: next entry index */
+    u8 kernel;    /* string in kernel memory */
+    u8 compat;    /* vector of 4-byte pointers */
+    u8 partial;
+    u8 done;
+};
+
+#define MW_SCRATCH 512 /* user memory read in chunks (control past the copy, long strings) */
+
 /* Per-task state: the syscall in flight and the record being built. Task storage, so neither
  * preemption nor migration between entry and exit can mix two calls up. */
 struct mw_task {
@@ -106,6 +138,9 @@ struct mw_task {
     struct mw_plan plan; /* TASK_PENDING: what exit decides on */
     u16 eoff[MW_MAX_ARGS]; /* offset of each argument's entry block in rec, 0 when none */
     u16 xoff[MW_MAX_ARGS]; /* and of its exit block */
+    struct mw_walk walk;
+    struct mw_dstate dig;
+    u8 scratch[MW_SCRATCH + 8];
     u8 rec[MW_REC_BUF];
 };
 

@@ -67,14 +67,19 @@ __noinline int mw_cap_file(struct mw_task *t, u32 q, s32 fd)
 {
     if (!t)
         return 0;
-    if (q > MW_REC_BUF - (sizeof(struct mw_file) + MW_MAX_PATH + 8))
+    if (q > MW_REC_BUF - sizeof(struct mw_file))
         return 0;
+    /* Without room for a whole path the entry still carries the identity (type, inode, device):
+     * a descriptor passed late in a long list is never reduced to nothing. */
+    u8 nopath = q > MW_REC_BUF - (sizeof(struct mw_file) + MW_MAX_PATH + 8);
     struct mw_file *f = (struct mw_file *)&t->rec[q];
     f->fd = fd;
     f->type = MW_FILE_NONE;
     f->status = 0;
     f->path_len = 0;
     f->ino = 0;
+    f->dev = 0;
+    f->magic = 0;
 
     struct task_struct *task = bpf_get_current_task_btf();
     struct fdtable *fdt = task->files->fdt;
@@ -93,6 +98,8 @@ __noinline int mw_cap_file(struct mw_task *t, u32 q, s32 fd)
     u32 mode = BPF_CORE_READ(inode, i_mode);
     u64 magic = BPF_CORE_READ(inode, i_sb, s_magic);
     f->ino = BPF_CORE_READ(inode, i_ino);
+    f->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+    f->magic = magic;
 
     u8 type;
     if (magic == SOCKFS_MAGIC || (mode & S_IFMT) == S_IFSOCK)
@@ -113,13 +120,18 @@ __noinline int mw_cap_file(struct mw_task *t, u32 q, s32 fd)
         return sizeof(struct mw_file);
 
     struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-    struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
-    int r = mw_cap_path(t, q + sizeof(struct mw_file), (u64)dentry, (u64)vfsmnt);
-    u32 plen = r & 0xffff;
-    u8 st = (r >> 16) & 0xff;
+    u8 st = 0;
     if (BPF_CORE_READ(dentry, d_hash.pprev) == 0 && BPF_CORE_READ(dentry, d_parent) == dentry &&
         type == MW_FILE_REGULAR)
         st |= MW_F_DELETED;
+    if (nopath) {
+        f->status = st | MW_F_NOPATH;
+        return sizeof(struct mw_file);
+    }
+    struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+    int r = mw_cap_path(t, q + sizeof(struct mw_file), (u64)dentry, (u64)vfsmnt);
+    u32 plen = r & 0xffff;
+    st |= (r >> 16) & 0xff;
     if (q > MW_REC_BUF - (sizeof(struct mw_file) + MW_MAX_PATH + 8))
         return 0;
     f = (struct mw_file *)&t->rec[q];

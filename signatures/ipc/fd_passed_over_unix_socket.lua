@@ -19,14 +19,15 @@ expect (data.comm, data.exe).]],
 
   on_event = function(event, state)
     if event.ret < 0 then return end
-    local fds, files = mw.passed_fds(event)
-    if #fds == 0 then return end
+    local fds, files, total = mw.passed_fds(event)
+    if total == 0 then return end
     -- Name what was passed: "7=/etc/hostname, 8=socket:[1234]" (the first few), or the fd numbers.
     local what = {}
     for i, f in ipairs(files) do
       if i > 4 then what[#what + 1] = "..." break end
       what[#what + 1] = string.format("%d=%s", f.fd, f.path or f.type or "?")
     end
+    if #what == 0 and #fds == 0 then what[1] = "past what the probe copies" end
     if #what == 0 then
       for i, fd in ipairs(fds) do
         if i > 8 then what[#what + 1] = "..." break end
@@ -35,7 +36,7 @@ expect (data.comm, data.exe).]],
     end
     report{
       message = string.format("%s passed %d file descriptor(s) over a UNIX socket (fd %d): %s",
-                              mw.who(event), #fds, event.args.sockfd or -1, table.concat(what, ", ")),
+                              mw.who(event), total, event.args.sockfd or -1, table.concat(what, ", ")),
       data = {
         fds = fds,
         files = files,
@@ -43,6 +44,8 @@ expect (data.comm, data.exe).]],
         pid = event.process.pid,
         comm = event.process.comm,
         exe = event.process.exe,
+        -- cut messages: how many passed descriptors the probe could not resolve
+        unresolved = #event.truncated > 0 and total - #files or nil,
       },
     }
   end,

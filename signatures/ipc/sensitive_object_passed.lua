@@ -36,7 +36,7 @@ exe for the specific path, never a whole directory.]],
   filter = { success = true, control = "SCM_RIGHTS" },
 
   on_event = function(event, state)
-    local _, files = mw.passed_fds(event)
+    local _, files, total = mw.passed_fds(event)
     local hits = {}
     for _, f in ipairs(files) do
       local name = f.path
@@ -46,7 +46,20 @@ exe for the specific path, never a whole directory.]],
         hits[#hits + 1] = f
       end
     end
-    if #hits == 0 then return end
+    -- Descriptors the probe could not resolve because the sender made the message larger than it
+    -- keeps (hundreds of descriptors, control data padded past the copy): what they were is
+    -- unknown, and padding a pass to hide it is itself the tell.
+    local unresolved = #event.truncated > 0 and total - #files or 0
+    if #hits == 0 and unresolved <= 0 then return end
+    if #hits == 0 then
+      report{
+        message = string.format("%s passed %d descriptors over a UNIX socket, %d of them past what the probe resolves: "
+                                .. "what they refer to is hidden", mw.who(event), total, unresolved),
+        data = { unresolved = unresolved, passed = total, truncated = event.truncated, sockfd = event.args.sockfd,
+                 pid = event.process.pid, uid = event.process.uid, comm = event.process.comm, exe = event.process.exe },
+      }
+      return
+    end
     local first = hits[1].path or hits[1].peer or "?"
     report{
       message = string.format("%s passed a descriptor for %s over a UNIX socket%s", mw.who(event), first,

@@ -112,20 +112,29 @@ function mw.messages(event)
 end
 
 --- Descriptors passed with SCM_RIGHTS in an event, with what each refers to when known:
---- returns fds (list of integers) and files (list of {fd=, type=, path=}).
+--- returns fds (list of integers), files (list of {fd=, type=, path=, ino=, dev=}) and the number
+--- of descriptors passed in all. The total counts what the probe could not list or resolve too:
+--- an SCM_RIGHTS message past the copied control data, descriptors past the resolved ones, entries
+--- of a vector past the decoded ones (msg.rights, and control entries with beyond = true).
 function mw.passed_fds(event)
-  local fds, files = {}, {}
+  local fds, files, total = {}, {}, 0
   for _, msg in ipairs(mw.messages(event)) do
+    local listed = 0
     for _, c in ipairs(mw.controls(msg)) do
-      if c.type == "SCM_RIGHTS" and type(c.fds) == "table" then
-        for _, fd in ipairs(c.fds) do fds[#fds + 1] = fd end
+      if c.type == "SCM_RIGHTS" then
+        if type(c.fds) == "table" then
+          for _, fd in ipairs(c.fds) do fds[#fds + 1] = fd end
+          listed = listed + #c.fds
+        end
         if type(c.files) == "table" then
           for _, f in ipairs(c.files) do files[#files + 1] = f end
         end
       end
     end
+    local r = math.tointeger(msg.rights) or 0
+    total = total + (r > listed and r or listed)
   end
-  return fds, files
+  return fds, files, total
 end
 
 -- Per-process records ------------------------------------------------------------------------

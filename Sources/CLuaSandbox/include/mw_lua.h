@@ -52,6 +52,9 @@ typedef struct mw_node {
 
 /* One event. `nodes` holds nargs top-level argument values (MW_ABSENT when not captured), in
  * catalogue order, then nargs exit re-read values. Strings point into `bytes`. */
+/* mw_tape.via (event.via in Lua) */
+enum { MW_VIA_SYSCALL = 0, MW_VIA_SOCKETCALL = 1, MW_VIA_IO_URING = 2 };
+
 typedef struct mw_tape {
     uint32_t kind;
     uint16_t compat;
@@ -64,6 +67,9 @@ typedef struct mw_tape {
     uint64_t cgroup, mntns, pidns;
     uint64_t changed;
     uint64_t late;       /* arguments whose value is the exit read (entry read failed) */
+    uint64_t truncated;  /* arguments cut to the probe's limits */
+    uint32_t via;        /* MW_VIA_*: how the call reached the kernel when not as its own syscall */
+    uint32_t _pad2;
     uint64_t exe_ino, exe_dev;
     uint32_t comm_off, comm_len, exe_off, exe_len, container_off, container_len, exe_fs_off, exe_fs_len;
     const mw_node *nodes;

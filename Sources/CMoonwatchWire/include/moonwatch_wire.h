@@ -22,7 +22,7 @@
 #endif
 #include "moonwatch_user_abi.h"
 
-#define MW_WIRE_VERSION 3
+#define MW_WIRE_VERSION 4
 
 /* ---- limits of what one record carries (the decoder does not depend on them) ---- */
 #define MW_MAX_ARGS 6
@@ -32,10 +32,14 @@
 #define MW_MAX_NAME 128        /* sockaddr bytes (sizeof struct sockaddr_storage) */
 #define MW_MAX_IOV 16          /* iovec entries copied per msghdr */
 #define MW_MAX_CTL 512         /* control bytes copied per msghdr */
-#define MW_MAX_FILES 8         /* SCM_RIGHTS descriptors resolved per msghdr */
+#define MW_MAX_FILES 64        /* SCM_RIGHTS descriptors resolved per msghdr (record space permitting;
+                                  past it they are counted, see mw_msg.rights) */
 #define MW_MAX_PATH 256        /* bytes of one encoded path */
 #define MW_MAX_DEPTH 16        /* path components walked */
-#define MW_MAX_MMSG 8          /* mmsghdr entries decoded per vector */
+#define MW_MAX_MMSG 8          /* mmsghdr entries decoded per vector (the rest are scanned) */
+#define MW_MAX_MMSG_SCAN 1024  /* mmsghdr entries scanned for control messages (UIO_MAXIOV) */
+#define MW_DIGEST_STR 4096     /* bytes of one string digested (PATH_MAX) */
+#define MW_DIGEST_ARGV 32768   /* bytes of one argv/envp block digested */
 #define MW_MAX_CMSG 8          /* control messages parsed for SCM_RIGHTS per msghdr */
 
 /* Per-task record buffer (BPF task storage); user space never sees this size. */
@@ -243,6 +247,7 @@ struct mw_live {
 #define MW_EV_TRUNC 0x8       /* some block was cut for lack of space */
 #define MW_EV_PROCESS 0x10    /* a scheduler event, not a syscall */
 #define MW_EV_EXIT_TIME 0x20  /* selected only when the call returned: ts_enter holds that time */
+#define MW_EV_URING 0x40      /* an io_uring request, not a syscall: nr is the x86_64 number of the call it does */
 
 struct mw_event_hdr {
     __u16 version;   /* MW_WIRE_VERSION */
@@ -281,6 +286,24 @@ struct mw_event_hdr {
  * (the memory was not resident) and this is the read at exit. */
 #define MW_S_LATE 0x8
 
+/* mw_block.status: MW_S_DIGEST on a block that was cut to the probe's limits (MW_S_TRUNC): its
+ * payload ends with a struct mw_digest of the whole value, so that two reads of a long argument
+ * compare by length and hash as well as by their prefix, and a change past the cut is seen. */
+#define MW_S_DIGEST 0x10
+
+/* mw_block.status: MW_S_INTERP on an exec's exit read of argv when an interpreter runs the file
+ * (a script, binfmt_misc): the kernel replaced argv[0] with the interpreter's own arguments
+ * (interpreter, its optional argument, the file's path). */
+#define MW_S_INTERP 0x20
+
+struct mw_digest {
+    __u64 fnv;    /* FNV-1a 64 over the value's bytes: a string without its NUL, a vector as its
+                   * strings each with its NUL */
+    __u32 len;    /* bytes hashed */
+    __u32 flags;  /* MW_D_* */
+};
+#define MW_D_PARTIAL 0x1 /* longer than the digest limit, or a read failed: hash of a prefix */
+
 struct mw_block {
     __u8 arg;     /* catalogue argument index, or MW_ARG_EXE */
     __u8 phase;   /* MW_P_ENTRY or MW_P_EXIT */
@@ -308,7 +331,8 @@ struct mw_block {
 #define MW_M_CTL_FAULT 0x8
 #define MW_M_IOV_TRUNC 0x10
 #define MW_M_CTL_TRUNC 0x20
-#define MW_M_FILES_TRUNC 0x40
+#define MW_M_FILES_TRUNC 0x40   /* not every passed descriptor is resolved (mw_msg.rights counts them) */
+#define MW_M_CTL_UNWALKED 0x80  /* control past what the probe walks (more than optmem_max allows) */
 
 /*
  * A message header as the caller laid it out (struct user_msghdr, or compat_msghdr when the
@@ -336,16 +360,26 @@ struct mw_msg {
     __u8 nfiles;
     __u32 size;    /* this struct and all parts, padded: where the next item starts */
     __u8 ctl_types; /* MW_CTL_* of every control message found (all of them, past the copy limits) */
-    __u8 pad[3];
+    __u8 beyond_types; /* MW_CTL_* of the control messages past the copied bytes */
+    __u16 rights;   /* descriptors in all SCM_RIGHTS messages, resolved or not, past the copy too */
 };
 #define MW_MSG_WINDOW 192 /* largest span read in one go for header + iovec array */
 #define MW_MSG_BACK 64    /* of which before the header */
 
+/*
+ * A vector: `count` entries decoded in full follow. The entries after them (vlen was larger, or
+ * the record was full) are scanned: their headers and control messages are read for the types
+ * and the number of passed descriptors, which are summed here; nothing else of them is kept.
+ */
 struct mw_mmsg {
-    __u32 count;    /* entries that follow */
-    __u16 status;   /* MW_S_TRUNC when vlen was larger */
-    __u8 ctl_types; /* union of the entries' mw_msg.ctl_types */
-    __u8 pad;
+    __u32 count;      /* entries that follow */
+    __u16 status;     /* MW_S_TRUNC when vlen was larger than count */
+    __u8 ctl_types;   /* union of the entries' mw_msg.ctl_types, scanned ones included */
+    __u8 scan_types;  /* MW_CTL_* found in the scanned entries */
+    __u16 scanned;    /* entries scanned */
+    __u16 scan_rights;/* SCM_RIGHTS descriptors in the scanned entries */
+    __u16 scan_status;/* MW_M_* of the scanned entries (faults, unwalked control) */
+    __u16 pad;
 };
 
 struct mw_mmsg_entry {
@@ -367,6 +401,7 @@ enum mw_file_type {
 #define MW_F_TRUNC 0x1    /* path cut: too deep or too long */
 #define MW_F_DELETED 0x2  /* the dentry is unlinked (memfd, deleted file) */
 #define MW_F_FAULT 0x4
+#define MW_F_NOPATH 0x8   /* the record had no room for the path: the identity only */
 
 /*
  * One resolved descriptor. `path_len` bytes of path follow, padded to 8: components from the
@@ -380,6 +415,8 @@ struct mw_file {
     __u8 status;    /* MW_F_* */
     __u16 path_len;
     __u64 ino;
+    __u32 dev;      /* its filesystem's device (major << 20 | minor) */
+    __u32 magic;    /* its filesystem's magic */
 };
 
 /* The exe and program block payloads: struct mw_exe, then the encoded path. The identity is what
@@ -448,9 +485,10 @@ MW_ASSERT_OFF(struct mw_event_hdr, comm, 128);
 MW_ASSERT_SIZE(struct mw_block, 8);
 MW_ASSERT_SIZE(struct mw_msg, 32);
 MW_ASSERT_OFF(struct mw_msg, size, 24);
-MW_ASSERT_SIZE(struct mw_mmsg, 8);
+MW_ASSERT_SIZE(struct mw_mmsg, 16);
+MW_ASSERT_SIZE(struct mw_digest, 16);
 MW_ASSERT_SIZE(struct mw_mmsg_entry, 8);
-MW_ASSERT_SIZE(struct mw_file, 16);
+MW_ASSERT_SIZE(struct mw_file, 24);
 MW_ASSERT_SIZE(struct mw_exe, 24);
 MW_ASSERT_SIZE(struct mw_sockinfo, 56);
 MW_ASSERT_SIZE(struct mw_stats, 64);

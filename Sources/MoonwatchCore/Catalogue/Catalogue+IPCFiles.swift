@@ -231,7 +231,9 @@ extension Catalogue {
                 writing), executables dropped in /tmp or /dev/shm, and O_TMPFILE files that never get a name. The \
                 entry and exit reads of pathname expose a path swapped after a check has looked at it.
                 """,
-            notes: Files.pathNotes + [Files.compatOpen],
+            notes: Files.pathNotes + [Files.compatOpen, SharedNotes.ioUring("IORING_OP_OPENAT", SharedNotes.ioUringPath + """
+                 flags then include O_LARGEFILE (0x8000), which the kernel adds for 64-bit callers.
+                """)],
             related: ["open", "openat2", "creat", "close", "memfd_create", "execve"]),
         EventSpec(
             name: "open",
@@ -335,7 +337,12 @@ extension Catalogue {
                 O_CREAT or O_TMPFILE: a detection for writes has to treat every openat2 of a sensitive path as a \
                 possible write, and can check the result through the descriptor's later use.
                 """,
-            ] + Files.pathNotes,
+            ] + Files.pathNotes + [
+                SharedNotes.ioUring("IORING_OP_OPENAT2", SharedNotes.ioUringPath + """
+                     The kernel has copied struct open_how by then, and how and size carry its flags (with \
+                    O_LARGEFILE, 0x8000, added by the kernel) and its mode instead of an address and a size.
+                    """),
+            ],
             related: ["openat", "open", "creat", "close"]),
 
         EventSpec(

@@ -27,7 +27,7 @@ private enum Net {
     static let socketcall = """
         32-bit programs may reach this call through socketcall (ia32 102), which multiplexes \
         every socket operation behind one number; moonwatch demultiplexes it and reports the call under this \
-        name with process.compat set, and the event does not say which of the two entries was taken. Through \
+        name with process.compat set and via = "socketcall". Through \
         socketcall no argument is in a register: the kernel copies them from an array of 32-bit values in the \
         caller's memory, which moonwatch reads once, at entry. The call's arguments tagged K here (not the facts \
         collected from the kernel, such as socket) are then user memory too: another thread can rewrite the array between moonwatch's read and the kernel's copy, and when the \
@@ -132,6 +132,10 @@ extension Catalogue {
                 Net.entryFault,
                 Net.compatMsghdr,
                 Net.socketcall,
+                SharedNotes.ioUring("IORING_OP_SENDMSG", """
+                    msg is read from the caller's memory when the request completes, after the kernel has \
+                    used it, and has no exit read.
+                    """),
             ],
             related: ["recvmsg", "sendmmsg", "sendto", "socketpair"]),
 
@@ -471,6 +475,7 @@ extension Catalogue {
                 0x800, SOCK_CLOEXEC 0x80000).
                 """,
                 Net.socketcall,
+                SharedNotes.ioUring("IORING_OP_SOCKET"),
             ],
             related: ["connect", "bind", "listen", "socketpair"]),
 
@@ -541,6 +546,10 @@ extension Catalogue {
                 Net.toctou("addr"),
                 Net.entryFault,
                 Net.socketcall,
+                SharedNotes.ioUring("IORING_OP_CONNECT", """
+                    addr is read from the caller's memory when the request completes, after the kernel has \
+                    copied it, and has no exit read.
+                    """),
             ],
             related: ["socket", "bind", "accept4", "sendto", "dup2"]),
 

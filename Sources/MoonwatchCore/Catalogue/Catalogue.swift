@@ -20,6 +20,20 @@ enum SharedNotes {
         call returned, and with no entry read to compare the argument never appears in changed. If the exit \
         read fails too, the argument is missing.
         """
+
+    /// The io_uring request that does what the event's system call does, and how it is reported.
+    static func ioUring(_ request: String, _ more: String = "") -> String {
+        """
+        The same operation submitted as an io_uring request (\(request)) makes no system call. moonwatch \
+        captures it from io_uring's tracepoints and reports it as this event with via = "io_uring": the \
+        process is the submitter, time and ret are the completion's, a descriptor argument is the one the \
+        request named (-1 for a fixed-file index), and process.compat is false.\(more.isEmpty ? "" : " " + more)
+        """
+    }
+    static let ioUringPath = """
+        pathname is then the kernel's own copy, taken when the request was prepared: what it opened, with \
+        no exit read.
+        """
 }
 
 /// The event catalogue. Definitions live in `Catalogue+*.swift`, one file per category.

@@ -69,14 +69,29 @@ public enum EventDocs {
             `{name=sockaddr or nil, iov={len, ...}, iovlen=N, bytes=total, controllen=N, \
             control={...}, flags=N}`. Each control message is `{level="SOL_SOCKET", type="SCM_RIGHTS", \
             fds={3, 4}, files={{fd=3, type="file", path="/etc/shadow"}}}` or `{level="SOL_SOCKET", \
-            type="SCM_CREDENTIALS", cred={pid=N, uid=N, gid=N}}`. Payload bytes are never included.
+            type="SCM_CREDENTIALS", cred={pid=N, uid=N, gid=N}}`. Payload bytes are never included. \
+            Limits, never silent: 512 control bytes are copied and walked; control messages past them \
+            are walked in the caller's memory and appear as `{level="SOL_SOCKET", type="SCM_RIGHTS", \
+            beyond=true, files={...}}` (or `type="SCM_CREDENTIALS"`/`"other"`). Up to 64 passed \
+            descriptors are resolved (with `ino` and `dev`; `path` while the record has room); when not \
+            every descriptor is listed, `rights=N` counts them all. A cut message lists its argument \
+            in the event's `truncated`.
             """),
         Legend(key: "mmsghdr[]", meaning: """
             `{{msg=msghdr, len=N}, ...}`; len is the byte count the kernel wrote \
-            for that message.
+            for that message. The first 8 entries are decoded; the rest (up to 1024) are scanned for \
+            control messages and summed in one last entry `{msg={control={...}, rights=N}, scanned=N}`.
             """),
         Legend(key: "timespec", meaning: "`{sec=N, nsec=N}`, for both struct timespec and struct old_timespec32."),
-        Legend(key: "string[]", meaning: "`{\"arg0\", \"arg1\", ...}`, a NULL-terminated array of strings."),
+        Legend(key: "string[]", meaning: """
+            `{\"arg0\", \"arg1\", ...}`, a NULL-terminated array of strings. 32 entries or 1536 bytes \
+            are kept; a longer vector ends with a digest of the whole: `"\\0[len=N fnv1a=HEX]"`.
+            """),
+        Legend(key: "string", meaning: """
+            511 bytes are kept; a longer string is the kept prefix followed by a digest of the whole, \
+            `"\\0[len=N fnv1a=HEX]"` (FNV-1a 64 over its bytes; a NUL no string can contain starts it), \
+            so two reads compare past the cut.
+            """),
         Legend(key: "integer[]", meaning: "`{fd0, fd1}`, the two descriptors written by the kernel."),
     ]
 
