@@ -3,7 +3,8 @@
  * never fires. Time itself is bounded by the watchdog (watchdog.c), which also stops backtracking
  * patterns (string.find/match/gmatch/gsub) that would run for hours; these guards refuse what is
  * pointless or unbounded before it starts, with a precise message:
- *  - string.rep of an empty string loops n times without allocating.
+ *  - string.rep of an empty string loops n times without allocating; a result larger than the
+ *    memory cap is refused as running out of memory.
  *  - table.move loops over a caller-given range; table.insert/remove/sort/concat/unpack loop in
  *    C and call metamethods per element, so they take plain tables only.
  *  - setmetatable: finalizers (__gc) run with hooks off and are refused.
@@ -28,6 +29,10 @@ static int g_rep(lua_State *L) {
     lua_Integer n = luaL_checkinteger(L, 2);
     luaL_optlstring(L, 3, "", &lsep);
     if (n <= 0 || l + lsep == 0) { lua_pushliteral(L, ""); return 1; }
+    /* A result that could never fit under the memory cap is a memory error at once, as the
+     * allocator would make it, not an error a pcall could catch ("resulting string too large"). */
+    unsigned __int128 total = (unsigned __int128)l * (uint64_t)n + (unsigned __int128)lsep * (uint64_t)(n - 1);
+    if (total > mw_of(L)->lim.memory_bytes) return mw_refuse_memory(L);
     return call_original(L);
 }
 

@@ -1,11 +1,12 @@
 /*
- * The process table behind mw.process() and mw.ancestors(): pid -> parent, uid, comm, exe and
- * namespaces, fed by the engine from every event's process context. Shared by all sandboxes of
+ * The process table behind mw.process() and mw.ancestors(): pid -> parent, uid, comm, exe, the
+ * executable's identity and namespaces, fed by the engine from every event's process context. Shared by all sandboxes of
  * the process and used from the single pipeline thread only. Open addressing, fixed size; when
  * it fills up it is cleared and refills from the next events (lineage is best effort).
  */
 #include "sandbox_internal.h"
 #include <string.h>
+#include <sys/stat.h>
 
 #define MW_PT_SIZE 16384          /* power of two */
 #define MW_PT_MAX_LOAD (MW_PT_SIZE * 3 / 4)
@@ -20,6 +21,7 @@ typedef struct mw_proc {
     char comm[MW_PT_COMM];
     char exe[MW_PT_EXE];
     uint64_t mntns, pidns;
+    uint64_t exe_ino, exe_dev;
 } mw_proc;
 
 static mw_proc table[MW_PT_SIZE];
@@ -38,13 +40,14 @@ static mw_proc *find(int32_t pid) {
 void mw_proctable_clear(void) { memset(table, 0, sizeof table); used = 0; }
 
 int mw_proctable_put(int32_t pid, int32_t ppid, uint32_t uid, const char *comm, size_t comm_len,
-                     const char *exe, size_t exe_len, uint64_t mntns, uint64_t pidns) {
+                     const char *exe, size_t exe_len, uint64_t mntns, uint64_t pidns, uint64_t exe_ino,
+                     uint64_t exe_dev) {
     if (pid <= 0) return 0;
     if (comm_len > MW_PT_COMM) comm_len = MW_PT_COMM;
     if (exe_len > MW_PT_EXE) exe_len = MW_PT_EXE;   /* long paths keep their head */
     mw_proc *p = find(pid);
     if (p && p->ppid == ppid && p->uid == uid && p->comm_len == comm_len && p->exe_len == exe_len &&
-        p->mntns == mntns && p->pidns == pidns && memcmp(p->comm, comm, comm_len) == 0 &&
+        p->mntns == mntns && p->pidns == pidns && p->exe_ino == exe_ino && p->exe_dev == exe_dev && memcmp(p->comm, comm, comm_len) == 0 &&
         memcmp(p->exe, exe, exe_len) == 0) return 0;   /* unchanged: the common case */
     if (!p) {
         if (used >= MW_PT_MAX_LOAD) mw_proctable_clear();
@@ -54,6 +57,7 @@ int mw_proctable_put(int32_t pid, int32_t ppid, uint32_t uid, const char *comm, 
         used++;
     }
     p->pid = pid; p->ppid = ppid; p->uid = uid; p->mntns = mntns; p->pidns = pidns;
+    p->exe_ino = exe_ino; p->exe_dev = exe_dev;
     p->comm_len = (uint8_t)comm_len; memcpy(p->comm, comm, comm_len);
     p->exe_len = (uint8_t)exe_len; memcpy(p->exe, exe, exe_len);
     return 1;
@@ -65,7 +69,7 @@ void mw_proctable_remove(int32_t pid) {
 }
 
 static void push_proc(lua_State *L, const mw_proc *p) {
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 9);
     lua_pushinteger(L, p->pid); lua_setfield(L, -2, "pid");
     lua_pushinteger(L, p->ppid); lua_setfield(L, -2, "ppid");
     lua_pushinteger(L, p->uid); lua_setfield(L, -2, "uid");
@@ -73,9 +77,11 @@ static void push_proc(lua_State *L, const mw_proc *p) {
     lua_pushlstring(L, p->exe, p->exe_len); lua_setfield(L, -2, "exe");
     lua_pushinteger(L, (lua_Integer)p->mntns); lua_setfield(L, -2, "mntns");
     lua_pushinteger(L, (lua_Integer)p->pidns); lua_setfield(L, -2, "pidns");
+    lua_pushinteger(L, (lua_Integer)p->exe_ino); lua_setfield(L, -2, "exe_ino");
+    lua_pushinteger(L, (lua_Integer)p->exe_dev); lua_setfield(L, -2, "exe_dev");
 }
 
-/* mw.process(pid) -> {pid, ppid, uid, comm, exe, mntns, pidns} or nil */
+/* mw.process(pid) -> {pid, ppid, uid, comm, exe, mntns, pidns, exe_ino, exe_dev} or nil */
 int mw_lua_process(lua_State *L) {
     lua_Integer pid = luaL_checkinteger(L, 1);
     const mw_proc *p = pid > 0 && pid <= INT32_MAX ? find((int32_t)pid) : NULL;
@@ -101,5 +107,29 @@ int mw_lua_ancestors(lua_State *L) {
         if (parent->pid == 1) break;
         p = parent;
     }
+    return 1;
+}
+
+/*
+ * mw.identity(path) -> {ino=, dev=} of the file at `path` on this host (stat(2), following
+ * symbolic links), or nil. What an allow-list keys on: a renamed copy or a bind mount over the
+ * path is another file, with another identity. `dev` is encoded as stat reports it, the same as
+ * event.process.exe_dev and the probes' file identities.
+ */
+int mw_lua_identity(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (stat(path, &st) != 0) { lua_pushnil(L); return 1; }
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, (lua_Integer)st.st_ino); lua_setfield(L, -2, "ino");
+    lua_pushinteger(L, (lua_Integer)st.st_dev); lua_setfield(L, -2, "dev");
+    return 1;
+}
+
+/* mw.host_mntns() -> the mount namespace of pid 1 (the host's, with a host pid namespace), or nil. */
+int mw_lua_host_mntns(lua_State *L) {
+    struct stat st;
+    if (stat("/proc/1/ns/mnt", &st) != 0) { lua_pushnil(L); return 1; }
+    lua_pushinteger(L, (lua_Integer)st.st_ino);
     return 1;
 }

@@ -49,8 +49,15 @@ mw_limits mw_default_limits(void) {
     return l;
 }
 
+static void hook_hot(mw_sandbox *s);
+
 /* ---------------------------------------------------------------------------------------------
  * Allocator. With ptr == NULL, osize is an object type tag, not a size. Only growth is refused.
+ * A refusal makes the hook fire on the next instruction: Lua raises most refusals as errors that
+ * a pcall would catch, and a few (a string table that could not grow) not at all, so the hook and
+ * the pcall/xpcall replacements end the call instead. Lua retries a refused request once after an
+ * emergency collection (no signature code runs in between); when that retry fits, the refusal is
+ * undone and the call goes on.
  */
 static void *mw_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     mw_sandbox *s = ud;
@@ -63,13 +70,21 @@ static void *mw_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         return NULL;
     }
     if (nsize > old && s->mem_used - old + nsize > s->lim.memory_bytes) {
-        s->mem_refused = 1;
+        s->mem_refusals++;
+        s->retry_pending = 1;
+        s->retry_ptr = ptr;
+        s->retry_size = nsize;
+        hook_hot(s);
         return NULL;
     }
     mw_tls_in_libc = 1;
     void *p = realloc(ptr, nsize);
     mw_tls_in_libc = 0;
     if (!p) return NULL;
+    if (nsize > old && s->retry_pending) {
+        if (ptr == s->retry_ptr && nsize == s->retry_size && s->mem_refusals > 0) s->mem_refusals--;
+        s->retry_pending = 0;
+    }
     s->mem_used = s->mem_used - old + nsize;
     if (s->mem_used > s->mem_peak) s->mem_peak = s->mem_used;
     return p;
@@ -82,33 +97,78 @@ static int mw_panic(lua_State *L) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Instruction budget. Where the running code can yield, the hook yields: nothing in the script
- * can catch a yield. Where it cannot (inside a C function such as table.sort's comparator), it
- * raises, and the pcall/xpcall replacements below re-raise once the budget is gone.
+ * Ending a call: the instruction budget, the watchdog's interrupt and the memory cap.
+ *
+ * Where the running code can yield, the hook yields: nothing in the script can catch a yield, and
+ * the thread is dropped, never resumed. Where it cannot (inside a C function such as table.sort's
+ * comparator, a __tostring called by tostring, a message handler), it raises `fatal_key` (a light
+ * userdata: no Lua code can make one), and the pcall/xpcall replacements re-raise it. Once the call
+ * is over the hook fires before every instruction, so no signature code runs after the end: not a
+ * message handler (the xpcall replacement skips it), not a __close method met while unwinding.
+ *
+ * Lua turns hooks off while a hook runs and turns them back on only when the hook returns or a
+ * pcall catches the error; a message handler called for an error raised from the hook would run
+ * with no hook at all (an endless handler would hang the call), and so would every later call on
+ * a thread whose error ended its resume. Hence the handler is skipped, and that thread dropped.
  */
+static const char fatal_key = 0;
+
+static int is_fatal_error(lua_State *L, int idx) {
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == (void *)&fatal_key;
+}
+
+static int raise_fatal(lua_State *L) {
+    lua_pushlightuserdata(L, (void *)&fatal_key);
+    return lua_error(L);
+}
+
+static void mw_hook(lua_State *L, lua_Debug *ar);
+
+static void set_hook_period(mw_sandbox *s, int period) {
+    if (s->co) lua_sethook(s->co, mw_hook, LUA_MASKCOUNT, period);
+    if (s->L) lua_sethook(s->L, mw_hook, LUA_MASKCOUNT, period);
+}
+
+/* Also from the allocator and the watchdog's signal handler (lua_sethook is signal-safe). */
+static void hook_hot(mw_sandbox *s) {
+    s->hook_hot = 1;
+    set_hook_period(s, 1);
+}
+
 static void mw_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     mw_sandbox *s = mw_of(L);
     if (s->interrupted) {
         s->killed = 1;
         s->timed_out = 1;
-        if (lua_isyieldable(L)) lua_yield(L, 0);
-        else luaL_error(L, "stopped by the watchdog");
-    }
-    s->count += MW_HOOK_STEP;
-    if (s->count > s->budget) {
+    } else if (!s->killed && s->mem_refusals == 0) {
+        s->count += s->hook_hot ? 1 : MW_HOOK_STEP;
+        if (s->count <= s->budget) {
+            if (s->hook_hot) {   /* a refusal that Lua's emergency collection made good */
+                s->hook_hot = 0;
+                set_hook_period(s, MW_HOOK_STEP);
+            }
+            return;
+        }
         s->killed = 1;
-        if (lua_isyieldable(L)) lua_yield(L, 0);
-        else luaL_error(L, "instruction budget exceeded");
     }
+    if (!s->hook_hot) hook_hot(s);
+    if (lua_isyieldable(L)) lua_yield(L, 0);
+    (void)raise_fatal(L);
 }
 
 /* From the watchdog's signal handler, on the thread running the call. */
 void mw_sandbox_interrupt(mw_sandbox *s) {
     s->interrupted = 1;
-    s->hook_hot = 1;
-    lua_sethook(s->co, mw_hook, LUA_MASKCOUNT, 1);
-    lua_sethook(s->L, mw_hook, LUA_MASKCOUNT, 1);
+    hook_hot(s);
+}
+
+int mw_refuse_memory(lua_State *L) {
+    mw_sandbox *s = mw_of(L);
+    s->mem_refusals++;
+    s->retry_pending = 0;
+    hook_hot(s);
+    return raise_fatal(L);
 }
 
 /* Between calls: back to the normal hook period after an interrupt. */
@@ -117,8 +177,7 @@ static void calm_hook(mw_sandbox *s) {
     s->timed_out = 0;
     if (!s->hook_hot) return;
     s->hook_hot = 0;
-    lua_sethook(s->L, mw_hook, LUA_MASKCOUNT, MW_HOOK_STEP);
-    lua_sethook(s->co, mw_hook, LUA_MASKCOUNT, MW_HOOK_STEP);
+    set_hook_period(s, MW_HOOK_STEP);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -180,7 +239,7 @@ int mw_sandbox_abandoned(mw_sandbox *s) { return s->abandoned; }
 
 static int finish_pcall(lua_State *L, int status, lua_KContext extra) {
     if (status != LUA_OK && status != LUA_YIELD) {
-        if (mw_of(L)->killed) return lua_error(L);   /* the budget is gone: keep unwinding */
+        if (mw_call_is_over(mw_of(L))) return raise_fatal(L);   /* keep unwinding, whatever was caught */
         lua_pushboolean(L, 0);
         lua_pushvalue(L, -2);
         return 2;
@@ -196,9 +255,22 @@ static int mw_pcall(lua_State *L) {
     return finish_pcall(L, status, 0);
 }
 
+/* The message handler xpcall installs: the signature's handler (upvalue 1), unless the call is
+ * over. It runs inside the error (not yieldable), possibly with hooks off (see mw_hook). */
+static int guarded_handler(lua_State *L) {
+    if (mw_call_is_over(mw_of(L))) return 1;   /* the error object passes through untouched */
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 static int mw_xpcall(lua_State *L) {
     int n = lua_gettop(L);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
     lua_pushboolean(L, 1);
     lua_pushvalue(L, 1);
     lua_rotate(L, 3, 2);
@@ -303,6 +375,19 @@ static int mw_report(lua_State *L) {
 /* ---------------------------------------------------------------------------------------------
  * State creation.
  */
+/* A fresh thread for on_event/on_finish, replacing the current one. Threads inherit the main
+ * thread's hook. Runs protected: it allocates. */
+static int new_call_thread(lua_State *L) {
+    mw_sandbox *s = mw_of(L);
+    lua_State *co = lua_newthread(L);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    int old = s->co_ref;
+    s->co = co;
+    s->co_ref = ref;
+    if (old != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, old);
+    return 0;
+}
+
 static int open_libs(lua_State *L) {
     static const luaL_Reg libs[] = {
         { LUA_GNAME, luaopen_base }, { LUA_STRLIBNAME, luaopen_string }, { LUA_TABLIBNAME, luaopen_table },
@@ -333,10 +418,7 @@ static int open_libs(lua_State *L) {
     lua_createtable(L, K_COUNT, 0);
     for (int k = 0; k < K_COUNT; k++) { lua_pushstring(L, key_names[k]); lua_rawseti(L, -2, k + 1); }
     s->keys_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    /* The call thread is created after the hook is set, so it inherits it. */
-    s->co = lua_newthread(L);
-    s->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    return 0;
+    return new_call_thread(L);
 }
 
 /* Error texts come from the signature (error("...") with any string): one line's worth is kept. */
@@ -357,7 +439,10 @@ static void set_error(mw_sandbox *s, const char *msg, size_t len) {
 
 /* Pops the error object on top of L (or of a thread) into s->err. */
 static void take_error(mw_sandbox *s, lua_State *T) {
-    if (lua_type(T, -1) == LUA_TSTRING) {
+    if (is_fatal_error(T, -1)) {
+        const char *m = s->mem_refusals > 0 && !s->killed ? "not enough memory" : "the call was stopped";
+        set_error(s, m, strlen(m));
+    } else if (lua_type(T, -1) == LUA_TSTRING) {
         size_t n;
         const char *m = lua_tolstring(T, -1, &n);
         set_error(s, m, n);
@@ -387,7 +472,7 @@ mw_sandbox *mw_sandbox_new(const mw_limits *limits) {
     mw_sandbox *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->lim = limits ? *limits : mw_default_limits();
-    s->sig_ref = s->on_event_ref = s->on_finish_ref = LUA_NOREF;
+    s->sig_ref = s->on_event_ref = s->on_finish_ref = s->co_ref = LUA_NOREF;
     lua_State *L = lua_newstate(mw_alloc, s);
     if (!L) { free(s); return NULL; }
     s->L = L;
@@ -436,6 +521,8 @@ static int protected_load(lua_State *L) {
             /* Host lookups live in C and join the helper library's table. */
             lua_pushcfunction(L, mw_lua_process); lua_setfield(L, 1, "process");
             lua_pushcfunction(L, mw_lua_ancestors); lua_setfield(L, 1, "ancestors");
+            lua_pushcfunction(L, mw_lua_identity); lua_setfield(L, 1, "identity");
+            lua_pushcfunction(L, mw_lua_host_mntns); lua_setfield(L, 1, "host_mntns");
         }
         lua_setglobal(L, a->lib);
         return 0;
@@ -451,14 +538,14 @@ static int protected_load(lua_State *L) {
 
 static mw_status status_of(mw_sandbox *s, int st) {
     if (s->killed) return MW_ERR_BUDGET;
-    if (st == LUA_ERRMEM || s->mem_refused) return MW_ERR_MEMORY;
+    if (st == LUA_ERRMEM || s->mem_refusals > 0) return MW_ERR_MEMORY;
     return MW_ERR_RUNTIME;
 }
 
 static mw_status load_body(mw_sandbox *s, void *arg) {
     load_args *a = arg;
     const char *chunkname = a->name;
-    s->count = 0; s->budget = s->lim.instructions_at_load; s->killed = 0; s->mem_refused = 0;
+    s->count = 0; s->budget = s->lim.instructions_at_load; s->killed = 0; s->mem_refusals = 0; s->retry_pending = 0;
     int st = run_protected(s, protected_load, a);
     if (st == LUA_OK) return MW_OK;
     if (s->timed_out) return MW_ERR_TIMEOUT;
@@ -671,7 +758,49 @@ static int protected_build(lua_State *L) {
 }
 
 static void reset_call(mw_sandbox *s) {
-    s->count = 0; s->budget = s->lim.instructions_per_call; s->killed = 0; s->mem_refused = 0;
+    s->count = 0; s->budget = s->lim.instructions_per_call; s->killed = 0; s->mem_refusals = 0; s->retry_pending = 0;
+}
+
+/* After a call that did not end normally, its thread is dropped for a new one (see mw_hook):
+ * resetting it would run its pending __close methods, signature code, after the call is over,
+ * and a thread whose resume ended in an error raised by the hook never runs the hook again.
+ * When even a thread does not fit under the cap, whatever the dropped one held is collected
+ * first; failing that, the sandbox has no thread and the next call tries again. */
+static int drop_call_thread(lua_State *L) {
+    mw_sandbox *s = mw_of(L);
+    s->co = NULL;
+    luaL_unref(L, LUA_REGISTRYINDEX, s->co_ref);
+    s->co_ref = LUA_NOREF;
+    lua_gc(L, LUA_GCCOLLECT);
+    return 0;
+}
+
+static int call_quietly(mw_sandbox *s, lua_CFunction f) {
+    int top = lua_gettop(s->L);
+    lua_pushcfunction(s->L, f);
+    int st = lua_pcall(s->L, 0, 0, 0);
+    lua_settop(s->L, top);
+    return st;
+}
+
+static void replace_call_thread(mw_sandbox *s) {
+    if (call_quietly(s, new_call_thread) == LUA_OK) return;
+    if (s->co) call_quietly(s, drop_call_thread);
+    call_quietly(s, new_call_thread);
+}
+
+/* Pushes the function `ref` on the call thread, or says why there is none. */
+static mw_status start_call(mw_sandbox *s, int ref, const char *what) {
+    if (!s->co) replace_call_thread(s);
+    if (!s->co) {
+        char tmp[160];
+        snprintf(tmp, sizeof tmp, "%s could not start: the signature's memory cap of %zu bytes leaves no room for a call",
+                 what, s->lim.memory_bytes);
+        set_error(s, tmp, strlen(tmp));
+        return MW_ERR_MEMORY;
+    }
+    lua_rawgeti(s->co, LUA_REGISTRYINDEX, ref);
+    return MW_OK;
 }
 
 /* co holds: function, nargs arguments. */
@@ -679,14 +808,9 @@ static mw_status resume_call(mw_sandbox *s, int nargs, const char *what) {
     int nres = 0;
     int st = lua_resume(s->co, s->L, nargs, &nres);
     if (st == LUA_OK) { lua_settop(s->co, 0); return MW_OK; }
-    if (st == LUA_YIELD) {
-        char tmp[160];
-        snprintf(tmp, sizeof tmp, "%s used more than its budget of %lld instructions and was stopped", what,
-                 (long long)s->lim.instructions_per_call);
-        set_error(s, tmp, strlen(tmp));
-        lua_resetthread(s->co);
-        lua_settop(s->co, 0);
-        return MW_ERR_BUDGET;
+    if (st == LUA_YIELD) {   /* only the hook yields */
+        lua_pushlightuserdata(s->co, (void *)&fatal_key);
+        st = LUA_ERRRUN;
     }
     take_error(s, s->co);
     mw_status r = status_of(s, st);
@@ -695,14 +819,13 @@ static mw_status resume_call(mw_sandbox *s, int nargs, const char *what) {
         snprintf(tmp, sizeof tmp, "%s used more than its budget of %lld instructions and was stopped", what,
                  (long long)s->lim.instructions_per_call);
         set_error(s, tmp, strlen(tmp));
-    } else if (r == MW_ERR_MEMORY && s->mem_refused) {
+    } else if (r == MW_ERR_MEMORY && s->mem_refusals > 0) {
         char tmp[200];
         snprintf(tmp, sizeof tmp, "%s hit the memory cap of %zu bytes (%s)", what, s->lim.memory_bytes,
                  s->err.p ? s->err.p : "not enough memory");
         set_error(s, tmp, strlen(tmp));
     }
-    lua_resetthread(s->co);
-    lua_settop(s->co, 0);
+    replace_call_thread(s);
     return r;
 }
 
@@ -715,7 +838,8 @@ static mw_status on_event_body(mw_sandbox *s, void *arg) {
     lua_pushlightuserdata(L, (void *)tape);
     int st = lua_pcall(L, 1, 0, 0);
     if (st != LUA_OK) { take_error(s, L); return status_of(s, st); }
-    lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->on_event_ref);
+    mw_status r = start_call(s, s->on_event_ref, "on_event");
+    if (r != MW_OK) return r;
     lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->event_ref);
     lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->state_ref);
     return resume_call(s, 2, "on_event");
@@ -729,7 +853,8 @@ mw_status mw_sandbox_on_event(mw_sandbox *s, const mw_tape *tape) {
 static mw_status on_finish_body(mw_sandbox *s, void *arg) {
     (void)arg;
     reset_call(s);
-    lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->on_finish_ref);
+    mw_status r = start_call(s, s->on_finish_ref, "on_finish");
+    if (r != MW_OK) return r;
     lua_rawgeti(s->co, LUA_REGISTRYINDEX, s->state_ref);
     return resume_call(s, 1, "on_finish");
 }

@@ -33,13 +33,18 @@ struct mw_sandbox {
     int truncated_ref, truncated_count;
     uint8_t exit_dirty[256];    /* per kind: the reused exit_args table holds values */
 
-    /* allocator */
+    /* allocator. A refusal ends the call (nothing in the script can catch it) unless it was
+     * Lua's own retry after an emergency collection that then succeeded: refusals counts the
+     * refusals not undone that way; retry_ptr/retry_size name the request Lua may retry. */
     size_t mem_used, mem_peak;
-    int mem_refused;
+    int mem_refusals;
+    int retry_pending;
+    void *retry_ptr;
+    size_t retry_size;
 
     /* instruction budget of the current call */
     int64_t count, budget;
-    int killed;
+    int killed;          /* the budget ran out or the watchdog stopped the call */
     /* watchdog: set from its signal handler; the hook then stops the call */
     volatile sig_atomic_t interrupted;
     int hook_hot;        /* the hook was set to fire every instruction */
@@ -84,6 +89,14 @@ int mw_watchdog_stopping(void);
 /* Signal handler side: makes the sandbox's running call stop at its next VM instruction. */
 void mw_sandbox_interrupt(mw_sandbox *s);
 
+/* The running call is over (budget, watchdog, memory cap): no pcall, xpcall or message handler
+ * may catch or outlive it, and the hook stops whatever signature code would run next. */
+static inline int mw_call_is_over(const mw_sandbox *s) { return s->killed || s->interrupted || s->mem_refusals > 0; }
+
+/* Refuses an allocation the signature asked for that could never fit under the memory cap
+ * (string.rep of 1 TiB), as if the allocator had refused it: the call ends with a memory error. */
+int mw_refuse_memory(lua_State *L);
+
 static inline mw_sandbox *mw_of(lua_State *L) { return *(mw_sandbox **)lua_getextraspace(L); }
 
 /* JSON serialization of a Lua value at `idx` (sorted keys, bounded depth). */
@@ -95,5 +108,7 @@ void mw_install_guards(lua_State *L);
 /* mw.process / mw.ancestors (proctable.c) */
 int mw_lua_process(lua_State *L);
 int mw_lua_ancestors(lua_State *L);
+int mw_lua_identity(lua_State *L);
+int mw_lua_host_mntns(lua_State *L);
 
 #endif

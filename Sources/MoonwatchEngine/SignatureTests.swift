@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MoonwatchCore
 import MoonwatchOutput
 import MoonwatchSignatures
@@ -18,6 +21,9 @@ import MoonwatchSignatures
 /// `message` or `message_contains` substring. `"count": N` stands for N identical expectations.
 /// An item of `events` may be `{"repeat": N, "increment": ["process.pid", "time"], "event": {...}}`:
 /// N copies of the event, copy k with k added to each listed integer field (for bounds on state).
+/// A value `{"$identity": ["/bin/sh", "ino"]}` (or `"dev"`) is that file's identity on the machine
+/// running the tests, so that cases of identity-based allow-lists need no machine-specific numbers;
+/// a case naming a file this machine lacks fails and says so.
 public struct SignatureTestFile: Sendable {
     public struct Case: Sendable {
         public var name: String
@@ -54,7 +60,7 @@ public struct SignatureTestFile: Sendable {
             var events: [Event] = []
             for (k, item) in evs.enumerated() {
                 do {
-                    for ev in try expand(item) { events.append(try EventJSON.decode(ev)) }
+                    for ev in try expand(try hostIdentities(item)) { events.append(try EventJSON.decode(ev)) }
                 } catch let e as SignatureError {
                     throw fail("case \"\(name)\", event \(k + 1): \(e.message)")
                 } catch {
@@ -85,6 +91,32 @@ public struct SignatureTestFile: Sendable {
     }
 
     static let maxRepeat = 100_000
+
+    /// Replaces every `{"$identity": [path, "ino" | "dev"]}` with the file's stat(2) value here.
+    static func hostIdentities(_ v: Value) throws(SignatureError) -> Value {
+        switch v {
+        case .object(var f):
+            if f.keys == ["$identity"] {
+                guard case .array(let a)? = f["$identity"], a.count == 2, let path = a[0].string,
+                      let field = a[1].string, field == "ino" || field == "dev" else {
+                    throw SignatureError(file: "", line: nil, message: "\"$identity\" takes [path, \"ino\" or \"dev\"]")
+                }
+                var st = stat()
+                guard stat(path, &st) == 0 else {
+                    throw SignatureError(file: "", line: nil, message: "\"$identity\": \(path) does not exist on this machine")
+                }
+                return .unsigned(field == "ino" ? UInt64(st.st_ino) : UInt64(st.st_dev))
+            }
+            for i in f.values.indices { f.values[i] = try hostIdentities(f.values[i]) }
+            return .object(f)
+        case .array(let a):
+            var out = a
+            for i in out.indices { out[i] = try hostIdentities(out[i]) }
+            return .array(out)
+        default:
+            return v
+        }
+    }
 
     /// An event, or the copies a `repeat` item stands for.
     static func expand(_ item: Value) throws(SignatureError) -> [Value] {

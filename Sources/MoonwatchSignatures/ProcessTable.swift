@@ -15,7 +15,7 @@ public enum ProcessTable {
     public static func observe(_ e: Event) {
         let p = e.process
         if p.pid != last.pid || p.ppid != last.ppid || p.uid != last.uid || p.comm != last.comm || p.exe != last.exe
-            || p.mntns != last.mntns || p.pidns != last.pidns {
+            || p.mntns != last.mntns || p.pidns != last.pidns || p.exeIno != last.exeIno || p.exeDev != last.exeDev {
             put(pid: p.pid, ppid: p.ppid, p)
             last = p
         }
@@ -44,7 +44,8 @@ public enum ProcessTable {
             exe.withUTF8 { x in
                 c.withMemoryRebound(to: CChar.self) { cc in
                     x.withMemoryRebound(to: CChar.self) { xx in
-                        _ = mw_proctable_put(pid, ppid, p.uid, cc.baseAddress, cc.count, xx.baseAddress, xx.count, p.mntns, p.pidns)
+                        _ = mw_proctable_put(pid, ppid, p.uid, cc.baseAddress, cc.count, xx.baseAddress, xx.count, p.mntns, p.pidns,
+                                             p.exeIno, p.exeDev)
                     }
                 }
             }

@@ -41,6 +41,9 @@ int long_race(int tries);
 /* uring.c */
 int io_uring_ops(const char *path);
 
+/* shells.c */
+int shells(void);
+
 /* doors.c */
 int doors_open(void);
 int doors_fcntl(void);

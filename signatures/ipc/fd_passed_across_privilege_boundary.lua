@@ -4,12 +4,23 @@
 local WINDOW_NS = 10 * 1000000000   -- pending halves older than this are dropped
 local MAX_PENDING = 64              -- per direction; the oldest is dropped beyond this
 
+-- An object's identity: inode and, where the probe gave it, device.
+local function identity(f)
+  if not f.ino then return nil end
+  return f.dev and (f.dev .. ":" .. f.ino) or f.ino
+end
+
 local function side(event, files, fds)
   local p = event.process
   local inos = {}
-  for _, f in ipairs(files) do if f.ino then inos[#inos + 1] = f.ino end end
+  for _, f in ipairs(files) do
+    local id = identity(f)
+    if id then inos[#inos + 1] = id end
+  end
+  local sock = type(event.args.socket) == "table" and event.args.socket or {}
   return { time = event.time, pid = p.pid, uid = p.uid, mntns = p.mntns, pidns = p.pidns, comm = p.comm,
-           exe = p.exe, container = p.container, count = #fds, fds = fds, files = files, inos = inos }
+           exe = p.exe, container = p.container, count = #fds, fds = fds, files = files, inos = inos,
+           sock = sock.ino, peer = sock.peer }
 end
 
 local function share_inode(a, b)
@@ -17,6 +28,15 @@ local function share_inode(a, b)
     for _, y in ipairs(b.inos) do if x == y then return true end end
   end
   return false
+end
+
+-- Two halves of one pass travel over one socket pair: where both ends are known (a connected
+-- AF_UNIX socket and its peer), they must be that pair, whatever files they share.
+local function same_pair(a, b)
+  local s, r = a, b
+  if a.receiving then s, r = b, a end
+  if s.peer and r.sock then return s.peer == r.sock end
+  return true
 end
 
 -- Pending halves wait in a queue (oldest first); taken entries leave a `false` hole.
@@ -45,7 +65,9 @@ local function take(q, half, now)
   for i = q.first, q.last do
     local c = q[i]
     if c then
-      if #half.inos > 0 and #c.inos > 0 then
+      if not same_pair(c, half) then
+        -- another socket pair: not this pass
+      elseif #half.inos > 0 and #c.inos > 0 then
         if share_inode(c, half) then q[i] = false return c end
       elseif not by_count and c.count == half.count and c.pid ~= half.pid then
         by_count = i
@@ -78,7 +100,10 @@ different mount or pid namespace, than the sender's. Whatever the sender could r
 file, a socket outside the container, a privileged device) is now reachable on the other side
 of the boundary without any open() there: a known container-escape and privilege-separation
 bypass shape. Sends and receives are paired by the inode of the passed objects when the probe
-resolved them, otherwise by descriptor count and arrival order within 10 seconds. Known false
+resolved them (inode and device) and, where both ends of a connected AF_UNIX socket are known,
+by the socket pair itself: the send's socket's peer is the receive's socket, so two unrelated
+passes of the same file never pair. Otherwise by descriptor count and arrival order within 10
+seconds. Known false
 positives: container runtimes and systemd handing sockets into containers or services they
 start (containerd-shim, conmon, systemd socket activation); D-Bus brokers. Tuning: allow-list
 the sender's exe together with the receiver's container or uid.]],
@@ -94,6 +119,7 @@ the sender's exe together with the receiver's container or uid.]],
     local fds, files = mw.passed_fds(event)
     if #fds == 0 then return end
     local half = side(event, files, fds)
+    half.receiving = event.name ~= "sendmsg" and event.name ~= "sendmmsg"
     local sender, receiver
     if event.name == "sendmsg" or event.name == "sendmmsg" then
       local r = take(state.recvs, half, event.time)

@@ -6,21 +6,30 @@ return {
   description = [[
 A successful sendmsg/sendmmsg carried an SCM_RIGHTS control message: the receiver gets its
 own descriptor for the sender's open file, socket or pipe, with whatever access the sender
-had. This is an inventory signal, low on its own; MW-1002 and MW-1003 raise the cases that
+had. A receive of descriptors whose send was not seen (its header could not be read, it was
+made before moonwatch started, or through a door the probes miss) is reported from the receiving
+side, with the objects resolved in the receiver's table. This is an inventory signal, low on its own; MW-1002 and MW-1003 raise the cases that
 matter (a sensitive object, a privilege boundary). Known false positives: many programs pass
 descriptors legitimately (systemd socket activation, container runtimes, Wayland/X11
 compositors, D-Bus, privilege-separated daemons). Tuning: allow-list the sending programs you
 expect (data.comm, data.exe).]],
   severity = "low",
   tags = { "ipc", "fd-passing" },
-  events = { "sendmsg", "sendmmsg" },
-  -- Checked natively: only successful sends that carry descriptors reach on_event.
+  events = { "sendmsg", "sendmmsg", "recvmsg", "recvmmsg", "recvmmsg_time32" },
+  -- Checked natively: only successful calls that carry descriptors reach on_event.
   filter = { success = true, control = "SCM_RIGHTS" },
 
   on_event = function(event, state)
     if event.ret < 0 then return end
     local fds, files, total = mw.passed_fds(event)
     if total == 0 then return end
+    local ledger = mw.pass_ledger(state, "passes")
+    local receiving = event.name:sub(1, 4) == "recv"
+    if not receiving then
+      ledger:sent(event, files, total)
+    elseif ledger:seen(event, files, total) then
+      return
+    end
     -- Name what was passed: "7=/etc/hostname, 8=socket:[1234]" (the first few), or the fd numbers.
     local what = {}
     for i, f in ipairs(files) do
@@ -35,7 +44,8 @@ expect (data.comm, data.exe).]],
       end
     end
     report{
-      message = string.format("%s passed %d file descriptor(s) over a UNIX socket (fd %d): %s",
+      message = string.format(receiving and "%s received %d file descriptor(s) over a UNIX socket (fd %d) whose send was not seen: %s"
+                                        or "%s passed %d file descriptor(s) over a UNIX socket (fd %d): %s",
                               mw.who(event), total, event.args.sockfd or -1, table.concat(what, ", ")),
       data = {
         fds = fds,

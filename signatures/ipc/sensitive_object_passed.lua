@@ -28,15 +28,24 @@ a privilege or container boundary. Matching uses what each descriptor referred t
 sender's table (data.files: path, and for sockets the address the socket is bound or connected
 to). Known false positives: privilege-separated daemons that open a key or device as root and
 hand it to their unprivileged half (some VPN and backup tools). Tuning: allow-list the sender's
-exe for the specific path, never a whole directory.]],
+exe for the specific path, never a whole directory. A receive of such a descriptor whose send was not seen (its header could
+not be read, or a probe cap hid it) is reported from the receiving side; a pass padded past what
+the probe resolves is reported as hiding what it passed.]],
   severity = "high",
   tags = { "ipc", "fd-passing", "credential-access", "privilege-escalation" },
   mitre = { tactic = "privilege-escalation", technique = "T1068" },
-  events = { "sendmsg", "sendmmsg" },
+  events = { "sendmsg", "sendmmsg", "recvmsg", "recvmmsg", "recvmmsg_time32" },
   filter = { success = true, control = "SCM_RIGHTS" },
 
   on_event = function(event, state)
     local _, files, total = mw.passed_fds(event)
+    local ledger = mw.pass_ledger(state, "passes")
+    local receiving = event.name:sub(1, 4) == "recv"
+    if not receiving then
+      ledger:sent(event, files, total)
+    elseif ledger:seen(event, files, total) then
+      return   -- its send was seen (and reported there if it mattered)
+    end
     local hits = {}
     for _, f in ipairs(files) do
       local name = f.path
@@ -49,7 +58,7 @@ exe for the specific path, never a whole directory.]],
     -- Descriptors the probe could not resolve because the sender made the message larger than it
     -- keeps (hundreds of descriptors, control data padded past the copy): what they were is
     -- unknown, and padding a pass to hide it is itself the tell.
-    local unresolved = #event.truncated > 0 and total - #files or 0
+    local unresolved = (not receiving and #event.truncated > 0) and total - #files or 0
     if #hits == 0 and unresolved <= 0 then return end
     if #hits == 0 then
       report{
@@ -62,7 +71,8 @@ exe for the specific path, never a whole directory.]],
     end
     local first = hits[1].path or hits[1].peer or "?"
     report{
-      message = string.format("%s passed a descriptor for %s over a UNIX socket%s", mw.who(event), first,
+      message = string.format(receiving and "%s received a descriptor for %s over a UNIX socket%s, its send unseen"
+                                        or "%s passed a descriptor for %s over a UNIX socket%s", mw.who(event), first,
                               #hits > 1 and string.format(" (and %d more sensitive)", #hits - 1) or ""),
       data = { objects = hits, sockfd = event.args.sockfd, pid = event.process.pid, uid = event.process.uid,
                comm = event.process.comm, exe = event.process.exe },

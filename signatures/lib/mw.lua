@@ -137,6 +137,65 @@ function mw.passed_fds(event)
   return fds, files, total
 end
 
+-- Sends and receives of one pass --------------------------------------------------------------
+
+local Ledger = {}
+Ledger.__index = Ledger
+
+local function object_id(f)
+  if type(f) ~= "table" or f.ino == nil then return nil end
+  return tostring(f.dev or 0) .. ":" .. tostring(f.ino)
+end
+
+--- What senders passed recently (by the passed objects' identity), kept in `state[key]`: a
+--- receive can tell whether its send was seen. A send whose header could not be read, or that a
+--- probe cap hid, is still seen, fully resolved, at the receiver.
+function mw.pass_ledger(state, key, window_ns, max)
+  local l = state[key]
+  if l == nil then
+    l = setmetatable({ ids = {}, n = 0, window = window_ns or 10000000000, max = max or 4096, counts = {} }, Ledger)
+    state[key] = l
+  end
+  return l
+end
+
+--- Notes the objects a send passed (and how many, for receives that cannot name them).
+function Ledger:sent(event, files, total)
+  local c = self.counts
+  c[#c + 1] = { time = event.time, count = total or #files }
+  if #c > 64 then table.remove(c, 1) end
+  for _, f in ipairs(files) do
+    local id = object_id(f)
+    if id then
+      if self.ids[id] == nil then
+        if self.n >= self.max then self.ids, self.n = {}, 0 end
+        self.n = self.n + 1
+      end
+      self.ids[id] = event.time
+    end
+  end
+end
+
+--- True when every object a receive got was passed by a send seen within the window; objects
+--- without an identity (replayed input) match a recent send of the same count.
+function Ledger:seen(event, files, total)
+  local anonymous = #files == 0
+  for _, f in ipairs(files) do
+    local id = object_id(f)
+    if not id then
+      anonymous = true
+    else
+      local t = self.ids[id]
+      if not t or event.time - t > self.window then return false end
+    end
+  end
+  if not anonymous then return true end
+  for _, c in ipairs(self.counts) do
+    if c.count == (total or #files) and event.time - c.time <= self.window and event.time >= c.time then return true end
+  end
+  return false
+end
+
 -- Per-process records ------------------------------------------------------------------------
 
 local Tracker = {}

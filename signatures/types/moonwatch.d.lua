@@ -609,6 +609,8 @@ function mw.who(event) end
 ---@field exe string
 ---@field mntns integer
 ---@field pidns integer
+---@field exe_ino integer
+---@field exe_dev integer
 
 ---What moonwatch last saw of a process, or nil.
 ---@param pid integer
@@ -620,3 +622,17 @@ function mw.process(pid) end
 ---@param max? integer
 ---@return mw.ProcessEntry[]
 function mw.ancestors(pid, max) end
+
+---@class mw.Identity
+---@field ino integer
+---@field dev integer
+
+---The identity (inode, device) of the file at `path` on this host, following links, or nil.
+---Allow-lists key on it: a renamed copy or a bind mount is another file.
+---@param path string
+---@return mw.Identity?
+function mw.identity(path) end
+
+---The host's mount namespace (pid 1's), or nil.
+---@return integer?
+function mw.host_mntns() end

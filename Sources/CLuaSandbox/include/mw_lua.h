@@ -148,7 +148,8 @@ int64_t mw_sandbox_last_instructions(mw_sandbox *s);
 /* The process table behind mw.process()/mw.ancestors(), fed from events by the engine. Single
  * pipeline thread only. put returns 1 when the entry was new or changed. */
 int mw_proctable_put(int32_t pid, int32_t ppid, uint32_t uid, const char *comm, size_t comm_len,
-                     const char *exe, size_t exe_len, uint64_t mntns, uint64_t pidns);
+                     const char *exe, size_t exe_len, uint64_t mntns, uint64_t pidns, uint64_t exe_ino,
+                     uint64_t exe_dev);
 void mw_proctable_remove(int32_t pid);
 void mw_proctable_clear(void);
 

@@ -1,0 +1,43 @@
+import Foundation
+import MoonwatchCore
+import MoonwatchProbes
+import XCTest
+
+/// The signature classes of issue 8 against the real probes and the bundled signatures: each
+/// variant an attacker would try (descriptor tricks, renamed shells, relays, fileless doors) ends
+/// in a finding.
+final class LiveEvasionSignatureTests: XCTestCase {
+    func testReverseShellAndFilelessVariantsAreDetected() throws {
+        try LiveGate.check()
+        let kinds = ["socket", "connect", "accept", "accept4", "dup", "dup2", "dup3", "execve", "execveat",
+                     "memfd_create", "process_fork", "process_exit"]
+        var o = LiveOptions(kinds: Set(kinds.compactMap { Catalogue.kind(named: $0) }))
+        o.comms = ["mw-trigger", "sh", "bash"]
+        let s: LiveSession
+        do { s = try LiveSession(o) } catch { try LiveGate.check(error); throw error }
+        defer { s.stop() }
+        let run = try Trigger.run("shells")
+        let ev = s.collect(timeout: 15) { $0.name == "process_exit" && $0.process.pid == run.pid }
+        let findings = try bundledFindings(ev)
+        func hit(_ variant: String, _ id: String, severity: String? = nil, file: StaticString = #filePath, line: UInt = #line) {
+            guard let pid = run.int(variant).flatMap({ Int32(exactly: $0) }) else {
+                XCTFail("the trigger did not run \(variant)", file: file, line: line)
+                return
+            }
+            let f = findings.filter { $0.signature.id == id && $0.event?.process.pid == pid }
+            XCTAssertFalse(f.isEmpty, "\(variant): no \(id) finding for pid \(pid); findings: \(findings.map { "\($0.signature.id) \($0.event?.process.pid ?? 0): \($0.message)" })",
+                           file: file, line: line)
+            if let severity, let first = f.first { XCTAssertEqual(first.severity.rawValue, severity, variant, file: file, line: line) }
+        }
+        hit("dup2", "MW-4001", severity: "high")
+        hit("fcntl", "MW-4001", severity: "high")
+        hit("passed", "MW-4001", severity: "high")
+        hit("accept", "MW-4001", severity: "high")
+        hit("devtcp", "MW-4001", severity: "high")
+        hit("renamed", "MW-4001", severity: "high")
+        hit("pty", "MW-4001", severity: "medium")
+        hit("memfd-dup", "MW-4002", severity: "high")
+        hit("shm", "MW-4002", severity: "high")
+        hit("emptypath", "MW-4002", severity: "high")
+    }
+}
