@@ -41,3 +41,34 @@ final class LiveEvasionSignatureTests: XCTestCase {
         hit("emptypath", "MW-4002", severity: "high")
     }
 }
+
+/// The other side of issue 8: the benign workload (builds, compileall, tar, find, git, loopback
+/// HTTP, process pools, strace, gdb) under `moonwatch run` with the bundled signatures gives no
+/// finding at medium or above (tools/benign-workload.sh says which, if any).
+final class LiveBenignWorkloadTests: XCTestCase {
+    func testTheBenignWorkloadGivesNothingAtMediumOrAbove() throws {
+        try LiveGate.check()
+        for tool in ["gcc", "make", "git", "tar", "curl", "strace", "gdb", "python3"] {
+            let which = Process()
+            which.executableURL = URL(fileURLWithPath: "/bin/sh")
+            which.arguments = ["-c", "command -v \(tool)"]
+            which.standardOutput = FileHandle.nullDevice
+            try which.run()
+            which.waitUntilExit()
+            if which.terminationStatus != 0 { throw XCTSkip("the benign workload needs \(tool), which this machine lacks") }
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = [Paths.root + "/tools/benign-workload.sh", Paths.moonwatch]
+        p.currentDirectoryURL = URL(fileURLWithPath: Paths.root)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        print(text)
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("benign: findings by signature"), text)
+    }
+}
