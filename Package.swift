@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layering (dependencies point downwards only):
-//   moonwatch (CLI) ─► MoonwatchEngine, MoonwatchProbes, MoonwatchCapture, MoonwatchOutput
+//   moonwatch (CLI) ─► MoonwatchSession (configuration, the wiring, signals, privileges)
+//   MoonwatchSession ─► MoonwatchEngine, MoonwatchProbes, MoonwatchCapture, MoonwatchOutput
 //   MoonwatchEngine ─► MoonwatchSignatures ─► MoonwatchCore
 //   MoonwatchProbes ─► MoonwatchCore, Libbpf ─► CLibbpf, CMoonwatchWire   (the only modules that touch libbpf)
 //   MoonwatchSignatures ─► CLuaSandbox ─► CLua                   (all Lua-facing C lives in CLuaSandbox)
@@ -16,6 +17,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The configuration file (YAML with line numbers for every key).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries from Debian packages.
@@ -53,9 +56,18 @@ let package = Package(
         .executableTarget(name: "moonwatch-embed"),
         .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["moonwatch-embed"]),
 
-        .executableTarget(name: "moonwatch", dependencies: [
+        // One run of moonwatch as a library: the configuration resolved from file, environment and
+        // flags; the signature set it selects; source, engine, finding gate and sinks wired together;
+        // signals (stop, reload, reopen) and the privilege drop. Commands only parse and call it.
+        .target(name: "MoonwatchSession", dependencies: [
             "MoonwatchCore", "MoonwatchCapture", "MoonwatchSignatures", "MoonwatchEngine",
             "MoonwatchOutput", "MoonwatchProbes", "CMoonwatchPrivileges",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+
+        .executableTarget(name: "moonwatch", dependencies: [
+            "MoonwatchCore", "MoonwatchCapture", "MoonwatchSignatures", "MoonwatchEngine",
+            "MoonwatchOutput", "MoonwatchProbes", "MoonwatchSession",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "moonwatch-bench", dependencies: [
@@ -67,6 +79,10 @@ let package = Package(
         .testTarget(name: "MoonwatchSignaturesTests", dependencies: ["MoonwatchCore", "MoonwatchSignatures", "MoonwatchEngine", "MoonwatchOutput"]),
         // Runs the built `moonwatch` binary end to end (the dependency makes `swift build --build-tests` build it).
         .testTarget(name: "MoonwatchCLITests", dependencies: ["MoonwatchCore", "moonwatch"]),
+        // Configuration precedence, tuning, deduplication and reload through `Session`, without a kernel.
+        .testTarget(name: "MoonwatchSessionTests", dependencies: [
+            "MoonwatchCore", "MoonwatchSession", "MoonwatchSignatures", "MoonwatchEngine", "MoonwatchOutput", "MoonwatchCapture",
+        ]),
 
         // Bounded mutation fuzzing of the capture reader and the wire decoder (a small budget in
         // `make test`, a long one in `make fuzz`).

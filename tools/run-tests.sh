@@ -13,10 +13,11 @@ set -o pipefail
 status=$?
 set +o pipefail
 
-# XCTest: the outermost suite's "Executed N tests, with F failures" comes last.
-xc_line=$(grep -E '^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n 1)
+# XCTest: the outermost suite's "Executed N tests, with F failures" comes last; with skipped
+# tests it reads "Executed N tests, with S tests skipped and F failures".
+xc_line=$(grep -E '^[[:space:]]*Executed [0-9]+ tests?, with ([0-9]+ tests? skipped and )?[0-9]+ failures?' "$log" | tail -n 1)
 xc_ran=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$xc_line")
-xc_failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$xc_line")
+xc_failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$xc_line")
 # Swift Testing: "Test run with N tests in M suites passed|failed ... [with K issues]".
 st_line=$(grep -E 'Test run with [0-9]+ tests?' "$log" | tail -n 1)
 st_ran=$(sed -E 's/.*Test run with ([0-9]+) tests?.*/\1/' <<<"$st_line")

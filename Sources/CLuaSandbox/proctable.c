@@ -1,10 +1,14 @@
 /*
  * The process table behind mw.process() and mw.ancestors(): pid -> parent, uid, comm, exe, the
- * executable's identity and namespaces, fed by the engine from every event's process context. Shared by all sandboxes of
- * the process and used from the single pipeline thread only. Open addressing, fixed size; when
- * it fills up it is cleared and refills from the next events (lineage is best effort).
+ * executable's identity and namespaces, fed by the engine from every event's process context.
+ * One table per session (the engine owns it and points its signatures' sandboxes at it), used
+ * from the session's pipeline thread only: two sessions in one process (tests, a replay beside a
+ * live run) never see each other's processes. Open addressing, fixed size, allocated on the
+ * first entry; when it fills up it is cleared and refills from the next events (lineage is best
+ * effort).
  */
 #include "sandbox_internal.h"
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -24,12 +28,24 @@ typedef struct mw_proc {
     uint64_t exe_ino, exe_dev;
 } mw_proc;
 
-static mw_proc table[MW_PT_SIZE];
-static size_t used;
+struct mw_proctable {
+    mw_proc *slots;               /* MW_PT_SIZE entries, allocated on the first put */
+    size_t used;
+};
+
+mw_proctable *mw_proctable_new(void) { return calloc(1, sizeof(mw_proctable)); }
+
+void mw_proctable_free(mw_proctable *t) {
+    if (!t) return;
+    free(t->slots);
+    free(t);
+}
 
 static inline size_t slot_of(int32_t pid) { return ((uint32_t)pid * 2654435761u) & (MW_PT_SIZE - 1); }
 
-static mw_proc *find(int32_t pid) {
+static mw_proc *find(mw_proctable *t, int32_t pid) {
+    if (!t || !t->slots) return NULL;
+    mw_proc *table = t->slots;
     for (size_t i = slot_of(pid), n = 0; n < MW_PT_SIZE; i = (i + 1) & (MW_PT_SIZE - 1), n++) {
         if (table[i].pid == pid) return &table[i];
         if (table[i].pid == 0) return NULL;
@@ -37,24 +53,31 @@ static mw_proc *find(int32_t pid) {
     return NULL;
 }
 
-void mw_proctable_clear(void) { memset(table, 0, sizeof table); used = 0; }
+void mw_proctable_clear(mw_proctable *t) {
+    if (t && t->slots) memset(t->slots, 0, MW_PT_SIZE * sizeof(mw_proc));
+    if (t) t->used = 0;
+}
 
-int mw_proctable_put(int32_t pid, int32_t ppid, uint32_t uid, const char *comm, size_t comm_len,
+size_t mw_proctable_count(mw_proctable *t) { return t ? t->used : 0; }
+
+int mw_proctable_put(mw_proctable *t, int32_t pid, int32_t ppid, uint32_t uid, const char *comm, size_t comm_len,
                      const char *exe, size_t exe_len, uint64_t mntns, uint64_t pidns, uint64_t exe_ino,
                      uint64_t exe_dev) {
-    if (pid <= 0) return 0;
+    if (!t || pid <= 0) return 0;
+    if (!t->slots && !(t->slots = calloc(MW_PT_SIZE, sizeof(mw_proc)))) return 0;
+    mw_proc *table = t->slots;
     if (comm_len > MW_PT_COMM) comm_len = MW_PT_COMM;
     if (exe_len > MW_PT_EXE) exe_len = MW_PT_EXE;   /* long paths keep their head */
-    mw_proc *p = find(pid);
+    mw_proc *p = find(t, pid);
     if (p && p->ppid == ppid && p->uid == uid && p->comm_len == comm_len && p->exe_len == exe_len &&
         p->mntns == mntns && p->pidns == pidns && p->exe_ino == exe_ino && p->exe_dev == exe_dev && memcmp(p->comm, comm, comm_len) == 0 &&
         memcmp(p->exe, exe, exe_len) == 0) return 0;   /* unchanged: the common case */
     if (!p) {
-        if (used >= MW_PT_MAX_LOAD) mw_proctable_clear();
+        if (t->used >= MW_PT_MAX_LOAD) mw_proctable_clear(t);
         size_t i = slot_of(pid);
         while (table[i].pid > 0) i = (i + 1) & (MW_PT_SIZE - 1);
         p = &table[i];
-        used++;
+        t->used++;
     }
     p->pid = pid; p->ppid = ppid; p->uid = uid; p->mntns = mntns; p->pidns = pidns;
     p->exe_ino = exe_ino; p->exe_dev = exe_dev;
@@ -63,8 +86,8 @@ int mw_proctable_put(int32_t pid, int32_t ppid, uint32_t uid, const char *comm, 
     return 1;
 }
 
-void mw_proctable_remove(int32_t pid) {
-    mw_proc *p = find(pid);
+void mw_proctable_remove(mw_proctable *t, int32_t pid) {
+    mw_proc *p = find(t, pid);
     if (p) p->pid = -1;   /* tombstone keeps probe chains intact */
 }
 
@@ -84,7 +107,8 @@ static void push_proc(lua_State *L, const mw_proc *p) {
 /* mw.process(pid) -> {pid, ppid, uid, comm, exe, mntns, pidns, exe_ino, exe_dev} or nil */
 int mw_lua_process(lua_State *L) {
     lua_Integer pid = luaL_checkinteger(L, 1);
-    const mw_proc *p = pid > 0 && pid <= INT32_MAX ? find((int32_t)pid) : NULL;
+    mw_proctable *t = mw_of(L)->procs;
+    const mw_proc *p = pid > 0 && pid <= INT32_MAX ? find(t, (int32_t)pid) : NULL;
     if (!p) { lua_pushnil(L); return 1; }
     push_proc(L, p);
     return 1;
@@ -97,10 +121,11 @@ int mw_lua_ancestors(lua_State *L) {
     lua_Integer max = luaL_optinteger(L, 2, 16);
     if (max > 64) max = 64;
     lua_createtable(L, (int)(max < 8 ? max : 8), 0);
-    const mw_proc *p = pid > 0 && pid <= INT32_MAX ? find((int32_t)pid) : NULL;
+    mw_proctable *t = mw_of(L)->procs;
+    const mw_proc *p = pid > 0 && pid <= INT32_MAX ? find(t, (int32_t)pid) : NULL;
     int n = 0;
     while (p && n < max && p->ppid > 0 && p->ppid != p->pid) {
-        const mw_proc *parent = find(p->ppid);
+        const mw_proc *parent = find(t, p->ppid);
         if (!parent) break;
         push_proc(L, parent);
         lua_rawseti(L, -2, ++n);

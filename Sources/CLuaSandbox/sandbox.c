@@ -2,6 +2,7 @@
  * One sandboxed lua_State per signature: capped allocator, instruction budget enforced by a hook
  * that yields (uncatchable) or raises, a reduced library set, and host functions in C.
  */
+#define _GNU_SOURCE   /* strerrorname_np */
 #include "sandbox_internal.h"
 #include <lualib.h>
 #include <stdlib.h>
@@ -309,6 +310,7 @@ static int mw_print(lua_State *L) {
 /* ---------------------------------------------------------------------------------------------
  * report{ message = "...", severity = "high", data = { ... } }
  */
+#define MW_DEDUP_KEY_CAP 512
 static const char *const severities[] = { "info", "low", "medium", "high", "critical", NULL };
 
 static int mw_report(lua_State *L) {
@@ -329,6 +331,9 @@ static int mw_report(lua_State *L) {
     lua_pushliteral(L, "data");
     int dt = lua_rawget(L, 1);
     if (dt != LUA_TNIL && dt != LUA_TTABLE) return luaL_error(L, "report{}: 'data' must be a table");
+    lua_pushliteral(L, "dedup");
+    int kt = lua_rawget(L, 1);   /* 5: the signature's own deduplication key */
+    if (kt != LUA_TNIL && kt != LUA_TSTRING && kt != LUA_TNUMBER) return luaL_error(L, "report{}: 'dedup' must be a string");
 
     if (s->nfindings >= s->lim.max_findings_per_call) { s->findings_dropped++; return 0; }
 
@@ -369,6 +374,11 @@ static int mw_report(lua_State *L) {
     if (notelen) mwbuf_put(&s->findings_arena, note, notelen);
     r->sev_off = s->findings_arena.len; r->sev_len = sl; mwbuf_put(&s->findings_arena, sv, sl);
     r->data_off = s->findings_arena.len; r->data_len = data->len; mwbuf_put(&s->findings_arena, data->p ? data->p : "", data->len);
+    size_t kl = 0;
+    const char *k = kt != LUA_TNIL ? lua_tolstring(L, 5, &kl) : "";
+    if (kl > MW_DEDUP_KEY_CAP) kl = MW_DEDUP_KEY_CAP;   /* a key groups findings; its head is enough */
+    r->has_dedup = kt != LUA_TNIL;
+    r->dedup_off = s->findings_arena.len; r->dedup_len = kl; mwbuf_put(&s->findings_arena, k, kl);
     return 0;
 }
 
@@ -503,6 +513,21 @@ void mw_sandbox_free(mw_sandbox *s) {
 /* ---------------------------------------------------------------------------------------------
  * Loading.
  */
+static int params_too_early(lua_State *L) {
+    luaL_where(L, 1);   /* the code that read params (metamethods are called from it directly) */
+    lua_pushstring(L, "params are set once the file has returned its table: read them inside on_event or on_finish");
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+/* mw.errno(ret) -> "ENOSYS" for -38, nil for a return value that is not a failure. */
+int mw_lua_errno(lua_State *L) {
+    lua_Integer ret = luaL_checkinteger(L, 1);
+    const char *name = ret < 0 && ret > -4096 ? strerrorname_np((int)-ret) : NULL;
+    if (name) lua_pushstring(L, name); else lua_pushnil(L);
+    return 1;
+}
+
 typedef struct load_args { const char *src; size_t len; const char *name; int syntax_failed; int not_table; const char *lib; } load_args;
 
 static int protected_load(lua_State *L) {
@@ -510,6 +535,15 @@ static int protected_load(lua_State *L) {
     mw_sandbox *s = mw_of(L);
     lua_settop(L, 0);
     if (luaL_loadbufferx(L, a->src, a->len, a->name, "t") != LUA_OK) { a->syntax_failed = 1; return lua_error(L); }
+    if (!a->lib) {
+        /* A signature's parameters are only known once its table (their defaults) exists. */
+        lua_createtable(L, 0, 0);
+        lua_createtable(L, 0, 1);
+        lua_pushcfunction(L, params_too_early);
+        lua_setfield(L, -2, "__index");
+        lua_setmetatable(L, -2);
+        lua_setglobal(L, "params");
+    }
     lua_call(L, 0, 1);
     if (lua_type(L, 1) != LUA_TTABLE) {
         a->not_table = 1;
@@ -523,6 +557,7 @@ static int protected_load(lua_State *L) {
             lua_pushcfunction(L, mw_lua_ancestors); lua_setfield(L, 1, "ancestors");
             lua_pushcfunction(L, mw_lua_identity); lua_setfield(L, 1, "identity");
             lua_pushcfunction(L, mw_lua_host_mntns); lua_setfield(L, 1, "host_mntns");
+            lua_pushcfunction(L, mw_lua_errno); lua_setfield(L, 1, "errno");
         }
         lua_setglobal(L, a->lib);
         return 0;
@@ -612,6 +647,27 @@ int mw_sandbox_has_function(mw_sandbox *s, const char *field) {
     field_query q = { field, 0 };
     run_protected(s, protected_has_function, &q);
     return q.result;
+}
+
+void mw_sandbox_set_proctable(mw_sandbox *s, mw_proctable *t) { s->procs = t; }
+
+static void push_node(lua_State *L, const mw_tape *t, uint32_t *i, int depth);
+
+typedef struct global_args { const char *name; const mw_tape *value; } global_args;
+static int protected_set_global(lua_State *L) {
+    global_args *a = lua_touserdata(L, 1);
+    uint32_t i = 0;
+    if (a->value->nnodes == 0) lua_pushnil(L); else push_node(L, a->value, &i, 0);
+    lua_setglobal(L, a->name);
+    return 0;
+}
+
+mw_status mw_sandbox_set_global(mw_sandbox *s, const char *name, const mw_tape *value) {
+    if (s->abandoned) return abandoned_error(s);
+    global_args a = { name, value };
+    s->mem_refusals = 0; s->retry_pending = 0;
+    int st = run_protected(s, protected_set_global, &a);
+    return st == LUA_OK ? MW_OK : (st == LUA_ERRMEM || s->mem_refusals > 0 ? MW_ERR_MEMORY : MW_ERR_RUNTIME);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -869,13 +925,14 @@ const char *mw_sandbox_error(mw_sandbox *s) { return s->err.p ? s->err.p : ""; }
 size_t mw_sandbox_finding_count(mw_sandbox *s) { return s->nfindings; }
 
 mw_finding mw_sandbox_finding(mw_sandbox *s, size_t i) {
-    mw_finding f = { "", 0, "", 0, "{}", 2 };
+    mw_finding f = { "", 0, "", 0, "{}", 2, "", 0, 0 };
     if (i >= s->nfindings) return f;
     const mw_finding_rec *r = &s->findings[i];
     const char *a = s->findings_arena.p;
     f.message = a + r->msg_off; f.message_len = r->msg_len;
     f.severity = a + r->sev_off; f.severity_len = r->sev_len;
     f.data_json = a + r->data_off; f.data_len = r->data_len;
+    f.dedup = a + r->dedup_off; f.dedup_len = r->dedup_len; f.has_dedup = r->has_dedup;
     return f;
 }
 

@@ -21,7 +21,7 @@ void mwbuf_puts(mwbuf *b, const char *s);
 void mwbuf_putc(mwbuf *b, char c);
 void mwbuf_free(mwbuf *b);
 
-typedef struct mw_finding_rec { size_t msg_off, msg_len, sev_off, sev_len, data_off, data_len; } mw_finding_rec;
+typedef struct mw_finding_rec { size_t msg_off, msg_len, sev_off, sev_len, data_off, data_len, dedup_off, dedup_len; int has_dedup; } mw_finding_rec;
 
 struct mw_sandbox {
     lua_State *L;
@@ -53,6 +53,8 @@ struct mw_sandbox {
 
     mwbuf err, describe, log, scratch;
     size_t log_lines, log_dropped;
+
+    mw_proctable *procs;        /* the session's process table (mw.process), or NULL */
 
     mwbuf findings_arena;
     mw_finding_rec *findings;
@@ -110,5 +112,7 @@ int mw_lua_process(lua_State *L);
 int mw_lua_ancestors(lua_State *L);
 int mw_lua_identity(lua_State *L);
 int mw_lua_host_mntns(lua_State *L);
+/* mw.errno(ret): the errno name of a failed call's return value */
+int mw_lua_errno(lua_State *L);
 
 #endif

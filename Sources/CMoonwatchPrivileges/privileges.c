@@ -35,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -60,13 +61,16 @@ struct ll_ruleset_attr { uint64_t handled_access_fs, handled_access_net, scoped;
 struct ll_path_beneath { uint64_t allowed_access; int32_t parent_fd; } __attribute__((packed));
 enum {
     LL_FS_EXECUTE = 1 << 0, LL_FS_WRITE_FILE = 1 << 1, LL_FS_READ_FILE = 1 << 2, LL_FS_READ_DIR = 1 << 3,
+    LL_FS_MAKE_REG = 1 << 8,
     LL_FS_ALL_ABI1 = (1 << 13) - 1, LL_FS_REFER = 1 << 13, LL_FS_TRUNCATE = 1 << 14, LL_FS_IOCTL_DEV = 1 << 15,
+    LL_FS_FILE_RIGHTS = LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV,
     LL_NET_BIND_TCP = 1 << 0, LL_NET_CONNECT_TCP = 1 << 1,
     LL_SCOPE_ABSTRACT_UNIX = 1 << 0, LL_SCOPE_SIGNAL = 1 << 1,
     LL_RULE_PATH_BENEATH = 1,
 };
 
-static int landlock_ruleset(const char *const *paths, int npaths, int *abi_out, char *warn, size_t wlen) {
+/* A ruleset that handles every access the kernel knows; rules are added by the callers. */
+static int landlock_new(int *abi_out, char *warn, size_t wlen) {
     long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */);
     *abi_out = 0;
     if (abi < 1) { snprintf(warn, wlen, "Landlock is not available (%s): file access is not confined", strerror(errno)); return -1; }
@@ -80,25 +84,36 @@ static int landlock_ruleset(const char *const *paths, int npaths, int *abi_out, 
     if (abi >= 6) { attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL; size = sizeof attr; }
     int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
     if (fd < 0) { snprintf(warn, wlen, "Landlock ruleset: %s: file access is not confined", strerror(errno)); return -1; }
-    /* What the loop reads after the drop: signature files (reload), /proc (its own status and
-     * mountinfo; a rule on /proc/self would not hold: procfs makes new inodes for a pid's
-     * directory, and Landlock rules follow inodes; other processes' sensitive entries stay behind
-     * the kernel's ptrace checks, which a process without capabilities fails against any process
-     * that has some), the cgroup hierarchy (container ids), the CPU list. */
+    *abi_out = (int)abi;
+    return fd;
+}
+
+/* Allows `access` beneath `path` (a directory) or on it (a file; directory-only rights dropped).
+ * A path that does not exist is skipped: it cannot be used later either. */
+static void landlock_allow(int fd, const char *path, uint64_t access, char *warn, size_t wlen) {
+    int pfd = open(path, O_PATH | O_CLOEXEC);
+    if (pfd < 0) return;
+    struct stat st;
+    struct ll_path_beneath rule = { access, pfd };
+    if (fstat(pfd, &st) != 0 || !S_ISDIR(st.st_mode)) rule.allowed_access &= LL_FS_FILE_RIGHTS;
+    if (syscall(SYS_landlock_add_rule, fd, LL_RULE_PATH_BENEATH, &rule, 0) != 0) {
+        snprintf(warn, wlen, "Landlock rule for %s: %s", path, strerror(errno));
+    }
+    close(pfd);
+}
+
+static int landlock_ruleset(const char *const *paths, int npaths, int *abi_out, char *warn, size_t wlen) {
+    int fd = landlock_new(abi_out, warn, wlen);
+    if (fd < 0) return -1;
+    /* What the loop reads after the drop: signature files and the configuration (reload), /proc
+     * (its own status and mountinfo; a rule on /proc/self would not hold: procfs makes new inodes
+     * for a pid's directory, and Landlock rules follow inodes; other processes' sensitive entries
+     * stay behind the kernel's ptrace checks, which a process without capabilities fails against
+     * any process that has some), the cgroup hierarchy (container ids), the CPU list. */
     const char *fixed[] = { "/proc", "/sys/fs/cgroup", "/sys/devices/system/cpu" };
     for (int i = 0; i < npaths + 3; i++) {
-        const char *p = i < npaths ? paths[i] : fixed[i - npaths];
-        int pfd = open(p, O_PATH | O_CLOEXEC);
-        if (pfd < 0) continue;   /* a path that does not exist yet cannot be read later either */
-        struct stat st;
-        struct ll_path_beneath rule = { LL_FS_READ_FILE, pfd };
-        if (fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode)) rule.allowed_access |= LL_FS_READ_DIR;
-        if (syscall(SYS_landlock_add_rule, fd, LL_RULE_PATH_BENEATH, &rule, 0) != 0) {
-            snprintf(warn, wlen, "Landlock rule for %s: %s", p, strerror(errno));
-        }
-        close(pfd);
+        landlock_allow(fd, i < npaths ? paths[i] : fixed[i - npaths], LL_FS_READ_FILE | LL_FS_READ_DIR, warn, wlen);
     }
-    *abi_out = (int)abi;
     return fd;
 }
 
@@ -151,7 +166,9 @@ static void allow_values(prog *p, int nr, int i, const uint32_t *vals, int nvals
     RET(p, FAIL(EPERM));
 }
 
-static void build_filter(prog *p, pid_t pid) {
+/* Another system call ABI (i386 through int 0x80, x32) kills the process; the accumulator then
+ * holds the call's number. */
+static void native_calls_only(prog *p) {
     p->n = 0;
     emit(p, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
     emit(p, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
@@ -159,10 +176,16 @@ static void build_filter(prog *p, pid_t pid) {
     LD_NR(p);
     emit(p, BPF_JMP | BPF_JGE | BPF_K, 0x40000000 /* __X32_SYSCALL_BIT */, 0, 1);
     RET(p, SECCOMP_RET_KILL_PROCESS);
+}
+
+static void build_filter(prog *p, pid_t pid) {
+    native_calls_only(p);
 
     static const int plain[] = {
         /* I/O on descriptors it already has */
         SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_lseek, SYS_close, SYS_fcntl,
+        /* descriptors of reopened outputs from the opener helper (SCM_RIGHTS on its socketpair) */
+        SYS_recvmsg,
         SYS_fstat, SYS_newfstatat, SYS_stat, SYS_lstat, SYS_statx, SYS_getdents64, SYS_readlink, SYS_readlinkat,
         SYS_access, SYS_faccessat, SYS_faccessat2,
         /* waiting: the ring buffer's epoll, condition variables, the watchdog's sleep */
@@ -366,4 +389,190 @@ int mw_drop_privileges(const char *const *read_paths, int npaths, uint64_t keep_
         return -1;
     }
     return verify(r);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The opener helper. After the drop, `run` can neither create a file nor open one for writing
+ * (seccomp refuses write flags; Landlock allows reading only, beneath the signature paths).
+ * Two things still need an open: logrotate moves an output away and sends SIGUSR1, so the output
+ * must be opened again at the same path; and SIGHUP re-reads the configuration file, which an
+ * editor or a configuration manager usually replaces (a new file renamed over the old one: a new
+ * inode, which a Landlock rule on the old file does not cover). A small process forked before the
+ * drop does these opens and nothing else: it knows its paths from the start, waits for one byte
+ * on a socketpair ('w': the outputs, 'r': the files to read), opens every path of that kind
+ * (outputs: append, no symlinks, 0600, a file of this user with one link, as the first open
+ * checked; reads: read-only) and hands the descriptors back with SCM_RIGHTS.
+ * A compromised `run` can ask it to open the files it already had, nothing more: no path crosses
+ * the socket. Granting `run` itself write access beneath the outputs' folders would let it append
+ * to any root-owned file there (an output in /etc would put /etc/passwd in reach); reading beneath
+ * the configuration's folder would open whatever else that folder holds.
+ * The helper confines itself too: no_new_privs, CAP_DAC_OVERRIDE only (an output folder need not
+ * be root's), Landlock (writes beneath the outputs' folders, reads beneath the read paths'
+ * folders), and a seccomp list of the calls below. It ends when `run` closes the socket or its
+ * parent dies (PR_SET_PDEATHSIG).
+ */
+#define MW_OPENER_MAX 8
+#define MW_OPEN_FLAGS (O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+
+static void build_helper_filter(prog *p) {
+    native_calls_only(p);
+    static const int calls[] = { SYS_read, SYS_openat, SYS_fstat, SYS_newfstatat, SYS_close, SYS_sendmsg, SYS_fcntl, SYS_geteuid,
+                                 SYS_rt_sigreturn, SYS_exit, SYS_exit_group, SYS_restart_syscall };
+    for (size_t k = 0; k < sizeof calls / sizeof calls[0]; k++) allow(p, calls[k]);
+    RET(p, SECCOMP_RET_KILL_PROCESS);
+}
+
+/* An output: the open `run` made at start, minus the truncation (an output that logrotate left in
+ * place, copytruncate or a new empty file it created, is appended to). A descriptor or -errno. */
+static int open_output(const char *path) {
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, MW_OPEN_FLAGS, 0600);
+    if (fd < 0) return -errno;
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0) { int e = errno; syscall(SYS_close, fd); return -e; }
+    int regular = S_ISREG(st.st_mode);
+    if ((regular || S_ISFIFO(st.st_mode)) && st.st_uid != geteuid()) { syscall(SYS_close, fd); return -EPERM; }
+    if (regular && st.st_nlink > 1) { syscall(SYS_close, fd); return -EMLINK; }
+    syscall(SYS_fcntl, fd, F_SETFL, O_WRONLY | O_APPEND);   /* blocking writes again */
+    return fd;
+}
+
+static int open_input(const char *path) {
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+/* The folder of `path` in `dir` ("." for a bare name). */
+static void folder_of(const char *path, char *dir, size_t cap) {
+    size_t len = strlen(path);
+    if (len >= cap) { dir[0] = 0; return; }
+    memcpy(dir, path, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0; else if (slash) *slash = 0; else { dir[0] = '.'; dir[1] = 0; }
+}
+
+static void __attribute__((noreturn)) helper_main(int sock, char *const *paths, const int *modes, int n, pid_t parent) {
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent) _exit(0);
+    syscall(SYS_prctl, PR_SET_NAME, (unsigned long)"mw-opener", 0, 0, 0);
+    /* Nothing of the parent's but the socket: not the probes, not the ring buffer, not the outputs. */
+    if (sock > 0) syscall(436 /* close_range */, 0, sock - 1, 0);
+    syscall(436, sock + 1, ~0u, 0);
+    int abi = 0;
+    char warn[8];
+    ruleset_fd = landlock_new(&abi, warn, sizeof warn);
+    if (ruleset_fd >= 0) {
+        for (int i = 0; i < n; i++) {
+            char dir[4096];
+            folder_of(paths[i], dir, sizeof dir);
+            if (dir[0]) landlock_allow(ruleset_fd, dir, modes[i] == MW_OPEN_READ ? LL_FS_READ_FILE : LL_FS_WRITE_FILE | LL_FS_MAKE_REG,
+                                       warn, sizeof warn);
+        }
+    }
+    keep = 1ull << 1;   /* CAP_DAC_OVERRIDE */
+    atomic_store(&failed_errno, 0);
+    drop_this_thread();
+    if (atomic_load(&failed_errno)) {   /* it did not have that one: keep none */
+        keep = 0;
+        drop_this_thread();
+    }
+    prog filter;
+    build_helper_filter(&filter);
+    struct sock_fprog fp = { (unsigned short)filter.n, filter.f };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0) _exit(1);
+    for (;;) {
+        char c;
+        ssize_t r = syscall(SYS_read, sock, &c, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) _exit(0);
+        int mode = c == 'r' ? MW_OPEN_READ : MW_OPEN_APPEND;
+        int errs[MW_OPENER_MAX], fds[MW_OPENER_MAX], nfds = 0;
+        for (int i = 0; i < n; i++) {
+            if (modes[i] != mode) { errs[i] = -1; continue; }
+            int fd = mode == MW_OPEN_READ ? open_input(paths[i]) : open_output(paths[i]);
+            errs[i] = fd < 0 ? -fd : 0;
+            if (fd >= 0) fds[nfds++] = fd;
+        }
+        union { char buf[CMSG_SPACE(sizeof(int) * MW_OPENER_MAX)]; struct cmsghdr align; } ctl;
+        memset(&ctl, 0, sizeof ctl);
+        struct iovec iov = { errs, sizeof(int) * (size_t)n };
+        struct msghdr m = { 0 };
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        if (nfds > 0) {
+            m.msg_control = ctl.buf;
+            m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+            memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+        }
+        ssize_t sent;
+        do { sent = syscall(SYS_sendmsg, sock, &m, MSG_NOSIGNAL); } while (sent < 0 && errno == EINTR);
+        for (int k = 0; k < nfds; k++) syscall(SYS_close, fds[k]);
+        if (sent < 0) _exit(0);
+    }
+}
+
+int mw_opener_start(const char *const *paths, const int *modes, int npaths, mw_opener *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    o->sock = -1;
+    if (npaths < 1 || npaths > MW_OPENER_MAX) { snprintf(err, errlen, "the opener helper takes 1 to %d paths", MW_OPENER_MAX); return -1; }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) { snprintf(err, errlen, "socketpair: %s", strerror(errno)); return -1; }
+    /* Everything the child uses is prepared here: after fork only system calls run in it. */
+    char *copy[MW_OPENER_MAX];
+    int copymodes[MW_OPENER_MAX];
+    for (int i = 0; i < npaths; i++) { copy[i] = strdup(paths[i]); copymodes[i] = modes[i]; o->modes[i] = modes[i]; }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        for (int i = 0; i < npaths; i++) free(copy[i]);
+        close(sv[0]); close(sv[1]);
+        return -1;
+    }
+    if (pid == 0) helper_main(sv[1], copy, copymodes, npaths, parent);
+    for (int i = 0; i < npaths; i++) free(copy[i]);
+    close(sv[1]);
+    o->sock = sv[0];
+    o->pid = pid;
+    o->npaths = npaths;
+    return 0;
+}
+
+int mw_opener_open(const mw_opener *o, int mode, int *fds, int *errs) {
+    for (int i = 0; i < o->npaths; i++) { fds[i] = -1; errs[i] = o->modes[i] == mode ? EIO : -1; }
+    if (o->sock < 0) return -1;
+    char c = mode == MW_OPEN_READ ? 'r' : 'w';
+    if (write(o->sock, &c, 1) != 1) return -1;
+    union { char buf[CMSG_SPACE(sizeof(int) * MW_OPENER_MAX)]; struct cmsghdr align; } ctl;
+    int got[MW_OPENER_MAX];
+    struct iovec iov = { got, sizeof(int) * (size_t)o->npaths };
+    struct msghdr m = { 0 };
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl.buf;
+    m.msg_controllen = sizeof ctl.buf;
+    ssize_t r;
+    do { r = recvmsg(o->sock, &m, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
+    if (r != (ssize_t)(sizeof(int) * (size_t)o->npaths)) return -1;
+    int passed[MW_OPENER_MAX], npassed = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+        int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int j = 0; j < k && npassed < MW_OPENER_MAX; j++) memcpy(&passed[npassed++], CMSG_DATA(cm) + j * sizeof(int), sizeof(int));
+    }
+    int next = 0;
+    for (int i = 0; i < o->npaths; i++) {
+        errs[i] = got[i];
+        if (got[i] == 0) fds[i] = next < npassed ? passed[next++] : -1;
+        if (got[i] == 0 && fds[i] < 0) errs[i] = EIO;
+    }
+    return 0;
+}
+
+void mw_opener_stop(mw_opener *o) {
+    if (o->sock >= 0) close(o->sock);
+    o->sock = -1;
 }

@@ -5,7 +5,7 @@ import MoonwatchCore
 
 /// Writes events as native JSON lines (the capture format `replay` reads back).
 public final class CaptureWriter {
-    private let fd: Int32
+    private var fd: Int32
     private let path: String
     private let ownsFD: Bool
     private var w = JSONWriter(capacity: 1 << 16)
@@ -41,6 +41,17 @@ public final class CaptureWriter {
         try FileSystem.writeAll(fd, w.bytes, path: path)
         w.bytes.removeAll(keepingCapacity: true)
     }
+
+    /// Continues in `newFD` (the file opened again at the same path after logrotate moved it),
+    /// closing the old one once what was pending is written to it.
+    public func replaceDescriptor(_ newFD: Int32) throws(SystemError) {
+        guard ownsFD else { close(newFD); return }
+        defer { close(fd); fd = newFD }
+        try flush()
+    }
+
+    /// The file written, nil for standard output.
+    public var filePath: String? { ownsFD ? path : nil }
 }
 
 /// Passes another source's batches through, writing each to a capture file on the way

@@ -28,6 +28,11 @@ public enum FileSystem {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open", path: path) }
         defer { close(fd) }
+        return try readAll(fd, path: path)
+    }
+
+    /// Reads what is left of an open descriptor with read(2).
+    public static func readAll(_ fd: Int32, path: String) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -64,8 +69,10 @@ public enum FileSystem {
     ///  - a regular file is truncated only once all of that holds. Opening does not block on a
     ///    FIFO nobody reads (ENXIO instead). Character devices (/dev/null) are written as they are.
     /// Calls open(2) with O_NOFOLLOW|O_NONBLOCK, fstat(2), ftruncate(2) and fcntl(2).
-    public static func openForOutput(_ path: String) throws(SystemError) -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+    /// With `append`, the file is opened for appending and never truncated (reopening an output
+    /// after logrotate moved it).
+    public static func openForOutput(_ path: String, append: Bool = false) throws(SystemError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (append ? O_APPEND : 0), 0o600)
         guard fd >= 0 else {
             let e = errno
             if e == ELOOP { throw SystemError("open", path: path, errno: e, reason: "is a symbolic link; refusing to follow it (use - for standard output)") }
@@ -85,7 +92,7 @@ public enum FileSystem {
             throw SystemError("open", path: path, errno: EPERM,
                               reason: "has \(st.st_nlink) hard links; refusing to write into it (remove it or choose another name)")
         }
-        if kind == S_IFREG && st.st_size > 0 && ftruncate(fd, 0) != 0 {
+        if !append && kind == S_IFREG && st.st_size > 0 && ftruncate(fd, 0) != 0 {
             let e = errno; close(fd); throw SystemError("ftruncate", path: path, errno: e)
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)

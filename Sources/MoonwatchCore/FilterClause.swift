@@ -32,13 +32,34 @@ public struct FilterClause: Sendable, Hashable {
     }
 
     /// The argument at `index` (of this clause's kind) equals one of `ints` (integer values) or
-    /// `strings` (string values); any other value, or no value, fails.
+    /// `strings` (string values); or, with `anyBits`, an integer argument has one of those bits set
+    /// (flags: `O_WRONLY | O_RDWR` opens for writing). Any other value, or no value, fails.
     public struct ArgCondition: Sendable, Hashable {
         public var index: Int
         public var ints: Set<Int64>
         public var strings: Set<String>
-        public init(index: Int, ints: Set<Int64> = [], strings: Set<String> = []) {
-            self.index = index; self.ints = ints; self.strings = strings
+        public var anyBits: Int64?
+        public init(index: Int, ints: Set<Int64> = [], strings: Set<String> = [], anyBits: Int64? = nil) {
+            self.index = index; self.ints = ints; self.strings = strings; self.anyBits = anyBits
+        }
+
+        @inline(__always)
+        func holds(_ v: Value) -> Bool {
+            if let n = v.int64, v.bool == nil {
+                if let m = anyBits { return n & m != 0 }
+                return ints.contains(n)
+            }
+            if let s = v.string { return anyBits == nil && strings.contains(s) }
+            return false
+        }
+
+        /// A condition both `self` and `other` imply (nil: none, the argument is not constrained).
+        func union(_ other: ArgCondition) -> ArgCondition? {
+            switch (anyBits, other.anyBits) {
+            case (let a?, let b?): return ArgCondition(index: index, anyBits: a | b)
+            case (nil, nil): return ArgCondition(index: index, ints: ints.union(other.ints), strings: strings.union(other.strings))
+            default: return nil
+            }
         }
     }
 
@@ -60,14 +81,7 @@ public struct FilterClause: Sendable, Hashable {
         if let set = uid, !set.contains(e.process.uid) { return false }
         if !notUid.isEmpty, notUid.contains(e.process.uid) { return false }
         for a in args {
-            guard a.index < e.args.count, let v = e.args[a.index] else { return false }
-            if let n = v.int64, v.bool == nil {
-                if !a.ints.contains(n) { return false }
-            } else if let s = v.string {
-                if !a.strings.contains(s) { return false }
-            } else {
-                return false
-            }
+            guard a.index < e.args.count, let v = e.args[a.index], a.holds(v) else { return false }
         }
         if let want = control {
             let present = facts.controlTypes(of: e)
@@ -91,9 +105,7 @@ public struct FilterClause: Sendable, Hashable {
         if let a = uid, let b = other.uid { u.uid = a.union(b) }
         u.notUid = notUid.intersection(other.notUid)
         for a in args {
-            if let b = other.args.first(where: { $0.index == a.index }) {
-                u.args.append(ArgCondition(index: a.index, ints: a.ints.union(b.ints), strings: a.strings.union(b.strings)))
-            }
+            if let b = other.args.first(where: { $0.index == a.index }), let c = a.union(b) { u.args.append(c) }
         }
         return u
     }

@@ -49,12 +49,27 @@ public struct Finding: Sendable, Equatable {
     public var event: Event?
     /// Nanoseconds since the epoch: the triggering event's time, or when on_finish ran.
     public var time: UInt64
+    /// What makes two findings of one signature "the same" for deduplication: the signature's own
+    /// key (`report{ dedup = ... }`), or nil for the default (the process and the message).
+    public var dedupKey: String?
+    /// Set on the summary written when a window of identical findings closes.
+    public var repeats: Repeats?
 
     public init(signature: SignatureInfo, severity: Severity? = nil, message: String, data: Value = .object(Value.Fields()),
-                event: Event?, time: UInt64) {
+                event: Event?, time: UInt64, dedupKey: String? = nil) {
         self.signature = signature; self.severity = severity ?? signature.severity; self.message = message
-        self.data = data; self.event = event; self.time = time
+        self.data = data; self.event = event; self.time = time; self.dedupKey = dedupKey
     }
+}
+
+/// How many findings identical to this one were folded into it, and over what time (event time).
+public struct Repeats: Sendable, Equatable {
+    /// Findings folded after the first one was written.
+    public var count: UInt64
+    /// Times (ns since the epoch) of the first finding of the window and of the last one folded.
+    public var first: UInt64
+    public var last: UInt64
+    public init(count: UInt64, first: UInt64, last: UInt64) { self.count = count; self.first = first; self.last = last }
 }
 
 /// Where findings go. Sinks are used from one thread (the pipeline's) and receive batches.

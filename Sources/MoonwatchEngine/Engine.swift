@@ -9,6 +9,8 @@ import MoonwatchSignatures
 /// `replay` share it. Runs on one thread; nothing here crosses threads per event.
 public final class Engine {
     public private(set) var signatures: [Signature]
+    /// What `mw.process()` reads: this engine's own, fed from the events it processes.
+    public let processTable = ProcessTable()
     private var routes: [[Signature]]
     private let tape = EventTape()
     private let sinks: [FindingSink]
@@ -39,82 +41,34 @@ public final class Engine {
         install(signatures)
     }
 
-    /// Makes `sigs` the active set: routes by kind, problem and print() logging.
-    private func install(_ sigs: [Signature]) {
+    /// Makes `sigs` the active set, between batches: routes by kind, problem and print() logging,
+    /// and this engine's process table for `mw.process()`.
+    public func install(_ sigs: [Signature]) {
+        for s in signatures where !sigs.contains(where: { $0 === s }) { s.onProblem = nil; s.onLog = nil }
         signatures = sigs
         routes = [[Signature]](repeating: [], count: Catalogue.count)
         for s in sigs {
             for k in s.events { routes[k.index].append(s) }
+            s.processTable = processTable
             s.onProblem = { [unowned self] sig, message in self.problem(sig, message) }
             s.onLog = { [unowned self] sig, line in self.log("[\(sig.info.id)] \(line)") }
         }
     }
 
-    /// What a reload did, file by file.
-    public struct ReloadOutcome: Sendable {
-        public var added: [String] = []
-        public var reloaded: [String] = []
-        public var unchanged: [String] = []
-        public var removed: [String] = []
-        /// Files that failed to load; their previous version (if any) keeps running.
-        public var failed: [(path: String, reason: String)] = []
+    deinit {
+        // A signature may outlive its engine (a session's set keeps disabled ones, tests keep theirs).
+        for s in signatures { s.onProblem = nil; s.onLog = nil }
     }
 
-    /// Replaces the signature set between batches, so no event is lost or seen twice. A file whose
-    /// text did not change keeps its instance and its `state`; a changed file gets a fresh
-    /// instance (new state, counters carried over); a file that fails to load leaves its
-    /// previous version running. Ids stay unique, as at start-up: a file whose id is already
-    /// taken is refused like any other failure. Running signatures keep their ids first
-    /// (unchanged files, then changed ones in path order), new files come after.
-    @discardableResult
-    public func reload(_ sources: [SignatureSource], limits: SandboxLimits) -> ReloadOutcome {
-        var out = ReloadOutcome()
-        var old = [String: Signature]()
-        for s in signatures { old[s.path] = s }
-        var owner = [String: String]()             // id -> path of the file that has it
-        var chosen = [String: Signature]()          // path -> the instance that runs after the reload
-        var failures = [String: String]()           // path -> why it failed
+    public typealias ReloadOutcome = SignatureSet.Outcome
 
-        func claim(_ sig: Signature, for path: String) -> Bool {
-            if let other = owner[sig.info.id], other != path { return false }
-            owner[sig.info.id] = path
-            chosen[path] = sig
-            return true
-        }
-        // 1. Unchanged files keep their instance and their id.
-        for src in sources {
-            if let previous = old[src.path], previous.sourceText == src.text, claim(previous, for: src.path) {
-                out.unchanged.append(src.path)
-            }
-        }
-        // 2. Changed files, then 3. new ones.
-        for pass in [true, false] {
-            for src in sources where chosen[src.path] == nil && (old[src.path] != nil) == pass {
-                let previous = old[src.path]
-                do {
-                    let sig = try Signature(source: src, limits: limits)
-                    if let other = owner[sig.info.id], other != src.path {
-                        throw Signature.duplicateID(sig.info.id, in: src, alsoIn: other)
-                    }
-                    _ = claim(sig, for: src.path)
-                    if let previous { sig.carryCounters(from: previous); out.reloaded.append(src.path) } else { out.added.append(src.path) }
-                } catch {
-                    failures[src.path] = "\(error)"
-                    if let previous, claim(previous, for: src.path) { continue }
-                    if let previous {
-                        failures[src.path]! += "; its previous version (id \(previous.info.id)) cannot keep running either"
-                    }
-                }
-            }
-        }
-        var next: [Signature] = []
-        for src in sources {
-            if let sig = chosen[src.path] { next.append(sig) }
-            if let why = failures[src.path] { out.failed.append((src.path, why)) }
-            old[src.path] = nil
-        }
-        out.removed = old.keys.sorted()
-        install(next)
+    /// Replaces the signature set between batches, so no event is lost or seen twice, reusing
+    /// the instances of files that did not change (see `SignatureSet.assemble`).
+    @discardableResult
+    public func reload(_ sources: [SignatureSource], limits: SandboxLimits, params: ParamOverrides = [:]) -> ReloadOutcome {
+        // Not strict: nothing is thrown.
+        let out = (try? SignatureSet.assemble(sources, limits: limits, params: params, previous: signatures, strict: false)) ?? ReloadOutcome()
+        install(out.signatures)
         return out
     }
 
@@ -153,8 +107,8 @@ public final class Engine {
         for e in batch {
             eventsIn &+= 1
             perKind[e.kind.index] &+= 1
-            ProcessTable.observe(e)
-            defer { ProcessTable.retire(e) }
+            processTable.observe(e)
+            defer { processTable.retire(e) }
             let sigs = routes[e.kind.index]
             if sigs.isEmpty { continue }
             eventsRouted &+= 1

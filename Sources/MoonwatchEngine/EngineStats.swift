@@ -12,6 +12,9 @@ public struct EngineStats: Sendable {
         public var counters: SignatureCounters
         public var disabled: String?
         public var memoryPeak: Int
+        public init(id: String, path: String, counters: SignatureCounters, disabled: String?, memoryPeak: Int) {
+            self.id = id; self.path = path; self.counters = counters; self.disabled = disabled; self.memoryPeak = memoryPeak
+        }
     }
 
     public var eventsIn: UInt64
@@ -94,38 +97,86 @@ public struct EngineStats: Sendable {
     }
 
     /// A short human summary for the end of a run.
-    public var text: String {
+    public var text: String { text(elapsed: nil, verbose: true) }
+
+    /// The end-of-run summary in plain words: how long, how many events and how fast, what the
+    /// input and the kernel did, and (with `verbose`, or when they did something) each signature.
+    public func text(elapsed: Double?, verbose: Bool) -> String {
         var lines: [String] = []
-        lines.append("events: \(eventsIn) in, \(eventsRouted) routed to signatures, \(findings) findings")
-        if !perEvent.isEmpty {
-            lines.append("  by event: " + perEvent.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+        var first = "events: \(Plain.number(eventsIn)) in"
+        if let elapsed {
+            first += " over \(Plain.duration(elapsed))"
+            if elapsed > 0.05, eventsIn > 0 { first += " (\(Plain.number(UInt64(Double(eventsIn) / elapsed))) a second)" }
+        }
+        first += ", \(Plain.number(eventsRouted)) checked by signatures, " + Plain.count(findings, "finding") + " reported"
+        lines.append(first)
+        if !perEvent.isEmpty && (verbose || perEvent.count <= 8) {
+            lines.append("  by event: " + perEvent.map { "\($0.0) \(Plain.number($0.1))" }.joined(separator: ", "))
         }
         let skipped = source.skippedTotal
-        lines.append("input: \(source.records) records, \(skipped) skipped" + (skipped > 0 ? " (" + source.skipped.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")" : ""))
+        if source.extra["live"] == nil || skipped > 0 {
+            lines.append("input: " + Plain.count(source.records, "record") + " read, \(Plain.number(skipped)) skipped"
+                         + (skipped > 0 ? " (" + source.skipped.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")" : ""))
+        }
         if source.foreignTotal > 0 {
-            lines.append("  not in the catalogue (counted only): " + source.foreign.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            lines.append("  not in the catalogue (counted only): " + source.foreign.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
-        if source.kernelDrops > 0 || source.extra["live"] != nil {
-            lines.append("  kernel drops: \(source.kernelDrops)")
-        }
-        if !source.kernel.isEmpty {
+        if !source.kernel.isEmpty || source.extra["live"] != nil {
             let t = source.kernelTotal
-            lines.append("kernel: \(t.seen) calls seen, \(t.filtered) filtered in the kernel, \(t.submitted) submitted, \(t.dropped) dropped")
-            lines.append("  by event (seen/filtered/submitted/dropped): " + source.kernel.sorted { $0.key < $1.key }
-                .map { "\($0.key)=\($0.value.seen)/\($0.value.filtered)/\($0.value.submitted)/\($0.value.dropped)" }
-                .joined(separator: " "))
+            lines.append("kernel: " + Plain.count(t.seen, "call") + " seen, \(Plain.number(t.filtered)) filtered out in the kernel, "
+                         + "\(Plain.number(t.submitted)) sent up; kernel drops: \(source.kernelDrops)")
+            if verbose && !source.kernel.isEmpty {
+                lines.append("  by event (seen/filtered/sent/dropped): " + source.kernel.sorted { $0.key < $1.key }
+                    .map { "\($0.key) \($0.value.seen)/\($0.value.filtered)/\($0.value.submitted)/\($0.value.dropped)" }
+                    .joined(separator: ", "))
+            }
         }
+        var quiet = 0
         for s in signatures {
-            var l = "  \(s.id): \(s.counters.calls) calls (\(s.counters.filtered) filtered natively), \(s.counters.findings) findings"
+            let busy = s.counters.calls > 0 || s.counters.findings > 0 || s.counters.failures > 0 || s.disabled != nil
+            if !busy && !verbose { quiet += 1; continue }
+            var l = "  \(s.id): " + Plain.count(s.counters.calls, "call")
+            if s.counters.filtered > 0 { l += " (\(Plain.number(s.counters.filtered)) more turned away by its filter)" }
+            l += ", " + Plain.count(s.counters.findings, "finding")
             if s.counters.findingsCut > 0 || s.counters.findingsDropped > 0 {
                 l += " (\(s.counters.findingsCut) cut to the size caps, \(s.counters.findingsDropped) over the per-call cap dropped)"
             }
             if s.counters.failures > 0 {
-                l += ", \(s.counters.runtimeErrors) errors, \(s.counters.budgetKills) budget kills, \(s.counters.memoryErrors) memory errors, \(s.counters.timeouts) timeouts"
+                l += "; failures: \(s.counters.runtimeErrors) errors, \(s.counters.budgetKills) over the instruction budget, "
+                    + "\(s.counters.memoryErrors) over the memory cap, \(s.counters.timeouts) stopped by the watchdog"
             }
             if let d = s.disabled { l += " — \(d)" }
             lines.append(l)
         }
+        if quiet > 0 {
+            lines.append("  " + Plain.count(UInt64(quiet), "signature") + " saw no event (--verbose lists them)")
+        }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Numbers and durations for people: "1 event", "12,345 events", "2 min 5 s".
+public enum Plain {
+    public static func number(_ n: UInt64) -> String {
+        let digits = String(n)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// "1 finding", "0 findings", "2,000 findings".
+    public static func count(_ n: UInt64, _ noun: String, plural: String? = nil) -> String {
+        "\(number(n)) " + (n == 1 ? noun : plural ?? noun + "s")
+    }
+
+    public static func duration(_ s: Double) -> String {
+        if s < 1 { return "\(Int((s * 1000).rounded())) ms" }
+        if s < 60 { return s < 10 ? "\((s * 10).rounded() / 10) s" : "\(Int(s.rounded())) s" }
+        let total = Int(s.rounded())
+        if total < 3600 { return "\(total / 60) min" + (total % 60 > 0 ? " \(total % 60) s" : "") }
+        return "\(total / 3600) h" + ((total % 3600) / 60 > 0 ? " \((total % 3600) / 60) min" : "")
     }
 }

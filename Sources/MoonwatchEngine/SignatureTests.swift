@@ -204,8 +204,7 @@ public enum SignatureTestRunner {
                         limits: SandboxLimits) -> Result<(String, SignatureTestResult.CaseResult), SignatureError> {
         let sig: Signature
         do { sig = try Signature(source: source, limits: limits) } catch { return .failure(error) }
-        // mw.process() reads a table every event feeds: each case starts from what it shows alone.
-        ProcessTable.clear()
+        // mw.process() reads the engine's own table: each case starts from what it shows alone.
         let sink = CollectingSink()
         var problems: [String] = []
         let engine = Engine(signatures: [sig], sinks: [sink], log: { problems.append($0) })

@@ -48,6 +48,12 @@ public enum FindingFormatter {
         w.raw(",\"event\":")
         if let e = f.event { EventJSON.write(e, to: &w) } else { w.raw("null") }
         w.raw(",\"host\":"); w.string(host)
+        if let r = f.repeats {
+            w.raw(",\"repeats\":{\"count\":"); w.uint(r.count)
+            w.raw(",\"first_time\":"); w.uint(r.first)
+            w.raw(",\"last_time\":"); w.uint(r.last)
+            w.raw("}")
+        }
         w.raw("}")
     }
 
@@ -71,6 +77,10 @@ public enum FindingFormatter {
             fields.append("container.id", .string(e.process.container.isEmpty ? "host" : e.process.container))
         }
         fields.append("moonwatch.signature.id", .string(f.signature.id))
+        if let r = f.repeats {
+            fields.append("moonwatch.repeats", .unsigned(r.count))
+            fields.append("moonwatch.repeats.first_time", .string(rfc3339(r.first)))
+        }
         if case .object(let d) = f.data {
             // Falco's output_fields hold scalars (consumers template and index them by key): a
             // list or table from the signature's data goes in as its JSON text.
@@ -81,7 +91,7 @@ public enum FindingFormatter {
                 }
             }
         }
-        var output = "\(timeOfDay(f.time)): \(f.severity.falcoPriority) \(f.message)"
+        var output = "\(timeOfDay(f.time)): \(f.severity.falcoPriority) \(f.message)\(repeatsSuffix(f))"
         if let e = f.event {
             output += " | evt_type=\(e.name) proc_name=\(e.process.comm) pid=\(e.process.pid) uid=\(e.process.uid) signature=\(f.signature.id)"
         }
@@ -147,6 +157,7 @@ public enum FindingFormatter {
         props.append("external_id", .string(f.signature.mitre?.technique ?? ""))
         props.append("signatureID", .string(f.signature.id))
         props.append("signatureName", .string(f.signature.name))
+        if let r = f.repeats { props.append("repeats", .unsigned(r.count)) }
         w.raw(",\"metadata\":{\"Version\":"); w.string(f.signature.version)
         w.raw(",\"Description\":"); w.string(f.message)
         w.raw(",\"Tags\":"); w.value(.array(f.signature.tags.map { .string($0) }))
@@ -173,7 +184,14 @@ public enum FindingFormatter {
     public static func tableLine(_ f: Finding) -> String {
         let who = f.event.map { "\($0.process.comm)[\($0.process.pid)]" } ?? "-"
         return pad(rfc3339(f.time, fraction: 0).replacingT(), 21) + pad(f.severity.rawValue.uppercased(), 10)
-            + pad(f.signature.id.terminalSafe, 11) + pad(who.terminalSafe, 26) + f.message.terminalSafe
+            + pad(f.signature.id.terminalSafe, 11) + pad(who.terminalSafe, 26) + f.message.terminalSafe + repeatsSuffix(f)
+    }
+
+    /// " (499 more times from 12:00:01 to 12:00:58)" on the summary of folded findings.
+    public static func repeatsSuffix(_ f: Finding) -> String {
+        guard let r = f.repeats else { return "" }
+        func clock(_ ns: UInt64) -> Substring { rfc3339(ns, fraction: 0).dropLast().split(separator: "T").last ?? "" }
+        return " (\(r.count) more \(r.count == 1 ? "time" : "times") from \(clock(r.first)) to \(clock(r.last)))"
     }
 
     static func pad(_ s: String, _ n: Int) -> String {
@@ -214,9 +232,12 @@ extension String {
 /// Writes findings in one format to a file descriptor (stdout or a file).
 public final class StreamSink: FindingSink {
     public let format: OutputFormat
-    private let fd: Int32
+    private var fd: Int32
     private let ownsFD: Bool
-    private let path: String
+    /// The file written, or "<stdout>".
+    public let path: String
+    /// A file (not standard output): what SIGUSR1 reopens after logrotate moved it.
+    public var isFile: Bool { ownsFD }
     private let host: String
     private var w = JSONWriter(capacity: 1 << 14)
     private var wroteHeader = false
@@ -252,6 +273,14 @@ public final class StreamSink: FindingSink {
         guard !w.bytes.isEmpty else { return }
         try FileSystem.writeAll(fd, w.bytes, path: path)
         w.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Continues in `newFD` (the file opened again at the same path), closing the old one once
+    /// what was pending is written to it.
+    public func replaceDescriptor(_ newFD: Int32) throws {
+        guard ownsFD else { close(newFD); return }
+        defer { close(fd); fd = newFD }
+        try flush()
     }
 
     public static func hostname() -> String {

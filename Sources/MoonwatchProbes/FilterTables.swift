@@ -72,6 +72,10 @@ struct FilterTables {
             switch arg.type {
             case .int, .uint, .long, .ulong, .pointer:
                 // A register: the decoded value is an integer, so only integers can match.
+                if let m = a.anyBits {
+                    k.args.append(FilterClause.ArgCondition(index: a.index, anyBits: m))
+                    continue
+                }
                 if a.ints.isEmpty { return nil }
                 if a.ints.count > argValues {
                     notes.append("\(kind.name): filter.args.\(arg.name) lists more than \(argValues) values; checked in user space only")
@@ -287,9 +291,15 @@ struct FilterTables {
                     var ac = mw_argcond()
                     ac.arg = UInt8(a.index)
                     ac.type = ProbeConfig.wireType(kind.spec.args[a.index].type)
-                    ac.nvals = UInt8(a.ints.count)
-                    withUnsafeMutableBytes(of: &ac.vals) { v in
-                        for (n, x) in a.ints.sorted().enumerated() { v.storeBytes(of: x, toByteOffset: 8 * n, as: Int64.self) }
+                    if let m = a.anyBits {
+                        ac.mode = UInt8(MW_ARG_ANY_BITS)
+                        ac.nvals = 1
+                        withUnsafeMutableBytes(of: &ac.vals) { $0.storeBytes(of: m, toByteOffset: 0, as: Int64.self) }
+                    } else {
+                        ac.nvals = UInt8(a.ints.count)
+                        withUnsafeMutableBytes(of: &ac.vals) { v in
+                            for (n, x) in a.ints.sorted().enumerated() { v.storeBytes(of: x, toByteOffset: 8 * n, as: Int64.self) }
+                        }
                     }
                     conds.storeBytes(of: ac, toByteOffset: j * MemoryLayout<mw_argcond>.stride, as: mw_argcond.self)
                 }

@@ -12,25 +12,33 @@ public enum Authoring {
             -- Test it:   moonwatch signatures test \(file)
             -- Check it:  moonwatch signatures lint \(file)
             -- Run it:    moonwatch run --signatures \(file)   (or: moonwatch replay CAPTURE --signatures \(file))
+
+            -- The annotation lets lua-language-server type `event` inside on_event (signatures/types).
+            ---@type mw.Signature
             return {
               id = "\(id)",
               version = "0.1.0",
               name = "\(name)",
               description = [[
-            What this detects and why it matters. Known false positives: which legitimate programs
-            do the same. Tuning: how to allow-list them.]],
+            \(placeholderDescription)]],
               severity = "medium",          -- info | low | medium | high | critical
               tags = { "custom" },
               -- mitre = { tactic = "defense-evasion", technique = "T1562" },
               events = { \(list) },   -- `moonwatch events list`; only these reach on_event
               -- Checked natively before Lua runs (cheap); remove what you do not need.
               filter = { success = true },
+              -- Values users may change without editing this file (--param \(id).allowed=a,b, or
+              -- params: {\(id): {allowed: [a, b]}} in the configuration). Read them from `params`.
+              params = {
+                allowed = mw.set{ "systemd" },   -- a set of strings: params.allowed[name] == true
+              },
 
               -- event.name, event.time (ns), event.ret, event.process {pid tid ppid uid gid comm exe
               -- container cgroup mntns pidns compat bits}, event.args (by name; \(first): \(argsHint)),
               -- event.exit_args and event.changed (TOCTOU re-reads). `state` persists between calls.
               -- Do not keep `event` itself: copy the fields you need into `state`.
               on_event = function(event, state)
+                if params.allowed[event.process.comm] then return end
                 report{
                   message = string.format("%s did %s", mw.who(event), event.name),
                   data = { pid = event.process.pid, comm = event.process.comm },
@@ -40,6 +48,12 @@ public enum Authoring {
 
             """
     }
+
+    /// The description a scaffold starts with; lint warns while it is still there.
+    public static let placeholderDescription = """
+        What this detects and why it matters. Known false positives: which legitimate programs
+        do the same. Tuning: how to allow-list them.
+        """
 
     /// A test file with one positive and one negative case to edit.
     public static func testTemplate(id: String, events: [String]) -> String {
@@ -82,9 +96,9 @@ public enum Authoring {
         }
     }
 
-    static let eventFields: Set<String> = ["name", "time", "ret", "process", "args", "exit_args", "changed"]
+    static let eventFields: Set<String> = ["name", "time", "ret", "process", "args", "exit_args", "changed", "late", "truncated"]
     static let processFields: Set<String> = ["pid", "tid", "ppid", "uid", "gid", "comm", "exe", "container", "cgroup",
-                                             "mntns", "pidns", "compat", "bits"]
+                                             "mntns", "pidns", "compat", "bits", "exe_ino", "exe_dev", "exe_fs"]
 
     /// Loads the signature (syntax, metadata, events, filter) and then reads its source for the
     /// field and argument names it uses, checked against the catalogue for the selected events.
@@ -95,7 +109,8 @@ public enum Authoring {
             let (_, m) = try SignatureLoader.compile(source, limits: limits)
             meta = m
         } catch {
-            return [Problem(level: .error, file: error.file, line: error.line, message: error.message)]
+            // The static checks still say what they can (a global the sandbox lacks often is why it failed).
+            return [Problem(level: .error, file: error.file, line: error.line, message: error.message)] + globalProblems(source)
         }
         let locate = SourceLocator(source.text)
         for key in meta.unknownKeys {
@@ -128,6 +143,18 @@ public enum Authoring {
                                         message: "\(ev).\(ref) does not exist (fields: \(eventFields.sorted().joined(separator: ", ")))"))
             }
         }
+        for ref in paramReferences(locate) where meta.params.declaration(ref.name) == nil {
+            let declared = meta.params.names
+            problems.append(Problem(level: .error, file: source.path, line: ref.line,
+                                    message: "params.\(ref.name) is not declared in the signature's params"
+                                        + (declared.isEmpty ? " (it declares none)" : " (declared: \(declared.joined(separator: ", ")))")
+                                        + suggestion(ref.name, in: Set(declared))))
+        }
+        problems += globalProblems(source)
+        if meta.info.description.trimmingSpaces == placeholderDescription.trimmingSpaces {
+            problems.append(Problem(level: .warning, file: source.path, line: locate.line(ofKey: "description"),
+                                    message: "the description is still the scaffold's placeholder: say what it detects, its false positives and how to tune it"))
+        }
         if !source.text.contains("report") {
             problems.append(Problem(level: .warning, file: source.path, line: locate.line(ofKey: "on_event"),
                                     message: "the signature never calls report{}, so it can never produce a finding"))
@@ -138,6 +165,67 @@ public enum Authoring {
         }
         return problems
     }
+
+    /// Lint over several files: each file's problems, then ids given twice across the files.
+    public static func lint(_ sources: [SignatureSource], limits: SandboxLimits = .default) -> [Problem] {
+        var problems: [Problem] = []
+        var seen: [String: String] = [:]
+        for source in sources {
+            problems += lint(source, limits: limits)
+            guard let (_, meta) = try? SignatureLoader.compile(source, limits: limits) else { continue }
+            if let first = seen[meta.info.id] {
+                problems.append(Problem(level: .error, file: source.path, line: SourceLocator(source.text).line(ofKey: "id"),
+                                        message: "duplicate signature id \(meta.info.id) (also in \(first)); only one of them can load"))
+            } else {
+                seen[meta.info.id] = source.path
+            }
+        }
+        return problems
+    }
+
+    /// Globals the code uses that the sandbox does not have.
+    static func globalProblems(_ source: SignatureSource) -> [Problem] {
+        LuaNames.globals(in: source.text).filter { !sandboxGlobals.contains($0.name) }.map { g in
+            if let why = missingGlobals[g.name] {
+                return Problem(level: .error, file: source.path, line: g.line, message: "'\(g.name)' does not exist in the sandbox: \(why)")
+            }
+            return Problem(level: .warning, file: source.path, line: g.line,
+                           message: "'\(g.name)' is not a global of the sandbox (nil when read); a typo, or a missing 'local'?"
+                               + suggestion(g.name, in: sandboxGlobals))
+        }
+    }
+
+    /// `params.NAME` and `params["NAME"]` read by the code, with their lines.
+    static func paramReferences(_ locate: SourceLocator) -> [(name: String, line: Int)] {
+        var out: [(String, Int)] = []
+        for (n, line) in locate.lines.enumerated() {
+            let code = stripComment(line)
+            for ref in fieldReferences(in: code, after: "params.") + fieldReferences(in: code, after: "params[\"") { out.append((ref, n + 1)) }
+        }
+        return out
+    }
+
+    /// Globals a signature can read: what a fresh sandbox holds (the stock libraries it keeps,
+    /// report, print, mw) and `params`.
+    public static let sandboxGlobals: Set<String> = {
+        let probe = SignatureSource(path: "(globals)", text: "local n = {} for k in pairs(_G) do n[#n + 1] = k end return { names = n }")
+        guard let sandbox = LuaSandbox(), sandbox.installLibrary(named: "mw", source: SignatureLoader.helperLibrary?.text ?? "return {}",
+                                                                path: "mw") == nil,
+              sandbox.load(source: probe.text, path: probe.path) == nil,
+              case .array(let names)? = sandbox.describe()?["names"] else { return ["params"] }
+        return Set(names.compactMap(\.string)).union(["params"])
+    }()
+
+    /// Standard Lua globals the sandbox leaves out on purpose, and why.
+    static let missingGlobals: [String: String] = [
+        "os": "signatures cannot run programs, read the clock or the environment (use event.time)",
+        "io": "signatures cannot read or write files",
+        "require": "signatures cannot load modules; the helper library is the global mw",
+        "dofile": "signatures cannot load code", "loadfile": "signatures cannot load code", "load": "signatures cannot load code",
+        "loadstring": "signatures cannot load code", "package": "signatures cannot load modules",
+        "debug": "the debug library would break the sandbox", "collectgarbage": "the host manages memory",
+        "coroutine": "coroutines are not available (the host runs each call on its own)",
+    ]
 
     /// "on_event = function(e, state)" -> "e".
     static func eventParameter(_ text: String) -> String? {

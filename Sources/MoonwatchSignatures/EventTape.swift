@@ -72,6 +72,19 @@ public final class EventTape {
         tape = t
     }
 
+    /// One value alone (the tape's event fields stay empty): what `LuaSandbox.setGlobal` hands to C.
+    func load(value: Value) {
+        nodeCount = 0
+        byteCount = 0
+        node(value, key: nil, depth: 0)
+        var t = mw_tape()
+        t.nodes = UnsafePointer(nodes)
+        t.nnodes = UInt32(nodeCount)
+        t.bytes = UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self)
+        t.nbytes = byteCount
+        tape = t
+    }
+
     public func withTape<R>(_ body: (UnsafePointer<mw_tape>) -> R) -> R {
         withUnsafePointer(to: &tape) { body($0) }
     }

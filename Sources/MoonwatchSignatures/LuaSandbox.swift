@@ -76,6 +76,8 @@ public struct RawFinding: Sendable {
     public var message: String
     public var severity: Severity?
     public var data: Value
+    /// `report{ dedup = ... }`: the signature's own key for "the same finding again".
+    public var dedupKey: String?
 }
 
 enum SignatureRuntime {
@@ -157,6 +159,18 @@ public final class LuaSandbox {
 
     public func hasFunction(_ field: String) -> Bool { mw_sandbox_has_function(raw, field) != 0 }
 
+    /// The process table `mw.process()` reads; held, so it lives as long as the sandbox reads it.
+    public var processTable: ProcessTable? {
+        didSet { mw_sandbox_set_proctable(raw, processTable?.raw) }
+    }
+
+    /// Sets a global of the sandbox to `value` (tables for objects and arrays).
+    public func setGlobal(_ name: String, _ value: Value) -> SandboxFailure? {
+        let tape = EventTape()
+        tape.load(value: value)
+        return SandboxFailure(tape.withTape { mw_sandbox_set_global(raw, name, $0) })
+    }
+
     public func onEvent(_ tape: EventTape) -> SandboxFailure? {
         SandboxFailure(tape.withTape { mw_sandbox_on_event(raw, $0) })
     }
@@ -180,7 +194,8 @@ public final class LuaSandbox {
             let message = string(f.message, f.message_len)
             let sev = f.severity_len > 0 ? Severity(rawValue: string(f.severity, f.severity_len)) : nil
             let data = (try? JSONParser.parse(UnsafeRawBufferPointer(start: f.data_json, count: f.data_len))) ?? .object(Value.Fields())
-            out.append(RawFinding(message: message, severity: sev, data: data))
+            out.append(RawFinding(message: message, severity: sev, data: data,
+                                  dedupKey: f.has_dedup != 0 ? string(f.dedup, f.dedup_len) : nil))
         }
         mw_sandbox_clear_findings(raw)
         return out

@@ -31,6 +31,13 @@ public final class Signature {
     public let sourceText: String
     /// Checked natively before the event reaches Lua.
     public let filter: SignatureFilter
+    /// The parameters it declares, and the values in effect (what the global `params` holds).
+    public let params: SignatureParams
+    public let paramValues: Value
+    /// The overrides those values came from (a reload with other overrides makes a new instance).
+    public let paramOverrides: [String: ParamOverride]
+    /// Compiled into the binary.
+    public let bundled: Bool
     let sandbox: LuaSandbox
 
     public internal(set) var counters = SignatureCounters()
@@ -46,15 +53,34 @@ public final class Signature {
     /// Called with (signature, line) for print() output.
     public var onLog: ((Signature, String) -> Void)?
 
-    public init(source: SignatureSource, limits: SandboxLimits = .default) throws(SignatureError) {
+    /// Compiles `source`; `params` holds overrides by signature id (only this signature's are used).
+    public init(source: SignatureSource, limits: SandboxLimits = .default, params: ParamOverrides = [:]) throws(SignatureError) {
         let (sandbox, meta) = try SignatureLoader.compile(source, limits: limits)
+        let overrides = params[meta.info.id] ?? [:]
+        let values: Value
+        do { values = try meta.params.values(with: overrides, signatureID: meta.info.id) } catch {
+            throw SignatureError(file: error.origin ?? source.path, line: nil, message: error.message + " (\(source.path))")
+        }
+        if let failure = sandbox.setGlobal("params", values) {
+            throw SignatureError(file: source.path, line: nil, message: "cannot hand over its parameters (\(failure.rawValue)): \(sandbox.lastError)")
+        }
         self.sandbox = sandbox
         self.info = meta.info
         self.events = meta.events
         self.hasFinish = meta.hasFinish
         self.filter = meta.filter
+        self.params = meta.params
+        self.paramValues = values
+        self.paramOverrides = overrides
+        self.bundled = source.bundled
         self.path = source.path
         self.sourceText = source.text
+    }
+
+    /// Points `mw.process()` of this signature at a session's process table.
+    public var processTable: ProcessTable? {
+        get { sandbox.processTable }
+        set { sandbox.processTable = newValue }
     }
 
     public var isDisabled: Bool { disabledReason != nil }
@@ -62,6 +88,7 @@ public final class Signature {
     /// A reloaded signature continues its predecessor's counters (the stats cover the whole run).
     public func carryCounters(from old: Signature) { counters = old.counters }
     public var memoryUsed: Int { sandbox.memoryUsed }
+    public var limits: SandboxLimits { sandbox.limits }
     public var memoryPeak: Int { sandbox.memoryPeak }
 
     /// Runs on_event for one event (already on `tape`); appends findings.
@@ -99,7 +126,7 @@ public final class Signature {
             for raw in sandbox.takeFindings(bytes: &bytes) {
                 counters.findings += 1
                 findings.append(Finding(signature: info, severity: raw.severity, message: raw.message, data: raw.data,
-                                        event: event, time: time))
+                                        event: event, time: time, dedupKey: raw.dedupKey))
             }
         }
         if let onLog { for line in sandbox.takeLog() { onLog(self, line) } } else { _ = sandbox.takeLog() }

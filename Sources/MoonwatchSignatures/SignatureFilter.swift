@@ -13,7 +13,8 @@ import MoonwatchCore
 ///   control = "SCM_RIGHTS",      -- a message header carries this control message (or a list)
 ///   comm = { "nc", "ncat" },     -- process.comm is one of these; not_comm: none of these
 ///   uid = { 0 },                 -- process.uid is one of these; not_uid: none of these
-///   args = { request = { 4, 5 }, domain = 17 },   -- an integer or string argument equals one of
+///   args = { request = { 4, 5 }, domain = 17,    -- an integer or string argument equals one of
+///            flags = { any_bits = 3 } },         -- an integer argument has one of these bits set
 /// }
 /// ```
 /// An `args` condition constrains the selected events that have that argument and leaves the
@@ -110,15 +111,23 @@ public struct SignatureFilter: Sendable, Equatable {
             guard case .object(let af) = a else { return .failure(FilterError("filter.args must be a table of argument = value(s)")) }
             for (name, want) in af.pairs {
                 var ints = Set<Int64>(), strs = Set<String>()
-                for item in want.array ?? [want] {
-                    if let n = item.int64, item.bool == nil { ints.insert(n) }
-                    else if let s = item.string { strs.insert(s) }
-                    else { return .failure(FilterError("filter.args.\(name) must be integers or strings")) }
+                var anyBits: Int64?
+                if case .object(let o) = want {
+                    guard o.keys == ["any_bits"], let m = o["any_bits"]?.int64, o["any_bits"]?.bool == nil, m != 0 else {
+                        return .failure(FilterError("filter.args.\(name): a table condition is { any_bits = MASK } with a non-zero integer mask"))
+                    }
+                    anyBits = m
+                } else {
+                    for item in want.array ?? [want] {
+                        if let n = item.int64, item.bool == nil { ints.insert(n) }
+                        else if let s = item.string { strs.insert(s) }
+                        else { return .failure(FilterError("filter.args.\(name) must be integers or strings, or { any_bits = MASK }")) }
+                    }
                 }
                 var found = false
                 for k in events {
                     if let i = k.spec.argIndex(name) {
-                        out.clauses[k.index]?.args.append(FilterClause.ArgCondition(index: i, ints: ints, strings: strs))
+                        out.clauses[k.index]?.args.append(FilterClause.ArgCondition(index: i, ints: ints, strings: strs, anyBits: anyBits))
                         found = true
                     }
                 }

@@ -19,7 +19,9 @@ public struct SignatureError: Error, Sendable, CustomStringConvertible, Equatabl
 public struct SignatureSource: Sendable {
     public var path: String
     public var text: String
-    public init(path: String, text: String) { self.path = path; self.text = text }
+    /// Compiled into the binary (a user file with the same id replaces it).
+    public var bundled: Bool
+    public init(path: String, text: String, bundled: Bool = false) { self.path = path; self.text = text; self.bundled = bundled }
 }
 
 /// Metadata a signature file declares, validated.
@@ -28,13 +30,15 @@ public struct SignatureMetadata: Sendable {
     public var events: [EventKind]
     public var hasFinish: Bool
     public var filter: SignatureFilter
+    /// The parameters it declares, with their defaults.
+    public var params: SignatureParams
     /// Keys the table has that the contract does not know (lint warns about them).
     public var unknownKeys: [String]
 }
 
 public enum SignatureLoader {
     static let knownKeys: Set<String> = ["id", "version", "name", "description", "severity", "tags", "mitre", "events",
-                                         "on_event", "on_finish", "filter"]
+                                         "on_event", "on_finish", "filter", "params"]
 
     /// The shared helper library every sandbox gets as global `mw` (compiled in, never read from a path).
     public static let helperLibrary: SignatureSource? = Bundled.file("lib/mw.lua").map { SignatureSource(path: "signatures/lib/mw.lua", text: $0) }
@@ -97,7 +101,8 @@ public enum SignatureLoader {
             throw fail("severity", "severity \"\(sevText)\" is not one of info, low, medium, high, critical")
         }
         var tags: [String] = []
-        if let t = f["tags"] {
+        // An empty Lua table reads as an empty object: no tags.
+        if let t = f["tags"], t != .object(Value.Fields()) {
             guard case .array(let items) = t else { throw fail("tags", "'tags' must be a list of strings") }
             for item in items {
                 guard case .string(let s) = item else { throw fail("tags", "'tags' must be a list of strings") }
@@ -137,11 +142,18 @@ public enum SignatureLoader {
             case .failure(let e): throw fail("filter", e.description)
             }
         }
+        var params = SignatureParams()
+        if let pv = f["params"] {
+            switch SignatureParams.parse(pv) {
+            case .success(let parsed): params = parsed
+            case .failure(let e): throw fail("params", e.message)
+            }
+        }
         let unknown = f.keys.filter { !knownKeys.contains($0) }
         let info = SignatureInfo(id: id, name: name, version: version, severity: severity, tags: tags, mitre: mitre,
                                  description: description)
         return SignatureMetadata(info: info, events: kinds, hasFinish: sandbox.hasFunction("on_finish"), filter: filter,
-                                 unknownKeys: unknown)
+                                 params: params, unknownKeys: unknown)
     }
 
     static func isVersion(_ s: String) -> Bool {
@@ -187,7 +199,7 @@ public enum SignatureLoader {
     /// The signatures compiled into the binary.
     public static var bundledSources: [SignatureSource] {
         Bundled.files.filter { isSignatureFile($0.path, under: "") }.map {
-            SignatureSource(path: "signatures/" + $0.path, text: $0.text)
+            SignatureSource(path: "signatures/" + $0.path, text: $0.text, bundled: true)
         }
     }
 }
@@ -228,11 +240,12 @@ struct SourceLocator {
 
 extension Signature {
     /// Loads every source, failing on the first invalid file or duplicate id (located file:line).
-    public static func loadAll(_ sources: [SignatureSource], limits: SandboxLimits = .default) throws(SignatureError) -> [Signature] {
+    public static func loadAll(_ sources: [SignatureSource], limits: SandboxLimits = .default,
+                               params: ParamOverrides = [:]) throws(SignatureError) -> [Signature] {
         var sigs: [Signature] = []
         var seen: [String: String] = [:]
         for source in sources {
-            let sig = try Signature(source: source, limits: limits)
+            let sig = try Signature(source: source, limits: limits, params: params)
             if let other = seen[sig.info.id] { throw Signature.duplicateID(sig.info.id, in: source, alsoIn: other) }
             seen[sig.info.id] = source.path
             sigs.append(sig)

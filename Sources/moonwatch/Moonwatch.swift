@@ -1,4 +1,5 @@
 import MoonwatchCore
+import MoonwatchSession
 import ArgumentParser
 
 @main
@@ -8,11 +9,15 @@ struct Moonwatch: ParsableCommand {
         abstract: "Host detection engine: kernel events through sandboxed Lua signatures.",
         discussion: """
             Live detection needs root (eBPF). Everything else works on capture files:
-              moonwatch replay capture.jsonl            replay events through the bundled signatures
+              moonwatch run                             live detection with the bundled signatures
+              moonwatch replay capture.jsonl            replay events through the same signatures
+              moonwatch signatures list                 what runs, what is disabled and why
+              moonwatch config show                     the configuration in effect, key by key
               moonwatch events describe sendmsg         what an event carries, with argument tags
-              moonwatch signatures test                 run the signatures' test cases
+            Configuration: /etc/moonwatch/moonwatch.yaml when it exists (--config, --set); see docs/configuration.md.
             """,
-        subcommands: [Run.self, Capture.self, Replay.self, Events.self, Signatures.self])
+        version: MoonwatchVersion.string,
+        subcommands: [Run.self, Capture.self, Replay.self, Events.self, Signatures.self, Config.self])
 
     /// ArgumentParser's entry point, with one change: errors that carry text from files, events
     /// or signatures (a file name, a Lua error message) are escaped before they reach the terminal.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import MoonwatchCore
 import MoonwatchEngine
+import MoonwatchSession
 import MoonwatchSignatures
 
 struct Signatures: ParsableCommand {
@@ -10,13 +11,42 @@ struct Signatures: ParsableCommand {
         subcommands: [List.self, Test.self, New.self, Lint.self, Types.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List loaded signatures and the events they select.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the signatures: enabled or disabled and why, severity, the events they select.",
+            discussion: "Takes the configuration like `run` (--config, --set, --disable, --min-severity, --signatures, --param).")
+        @OptionGroup var config: ConfigOptions
         @OptionGroup var signatures: SignatureOptions
+        @Flag(help: "Also show each signature's parameters, their values and where each was set.") var params = false
+        @Flag(help: "Also show the file each signature comes from.") var files = false
 
         func run() throws {
-            let sigs = try signatures.load()
-            let rows = sigs.map { [$0.info.id, $0.info.severity.rawValue, $0.info.name, $0.events.map(\.name).joined(separator: ","), $0.path] }
-            printTable(header: ["ID", "SEVERITY", "NAME", "EVENTS", "FILE"], rows: rows)
+            var g = Given()
+            signatures.add(to: &g)
+            let source = config.source(g)
+            let session = try Session(configuration: try source.resolve(), source: source, log: note)
+            let off = Dictionary(session.disabled.map { ($0.signature.info.id, $0.reason) }, uniquingKeysWith: { a, _ in a })
+            let rows = session.loaded.map { s in
+                [s.info.id, s.info.severity.rawValue, off[s.info.id] == nil ? "enabled" : "disabled", s.info.name,
+                 s.events.map(\.name).joined(separator: ",")]
+            }
+            printTable(header: ["ID", "SEVERITY", "STATE", "NAME", "EVENTS"], rows: rows.sorted { $0[0] < $1[0] }, width: 100,
+                       shrink: [(4, 16), (3, 24)])
+            for s in session.loaded {
+                if let why = off[s.info.id] { print("\(s.info.id) is disabled: \(why)".terminalSafe) }
+            }
+            if files { for s in session.loaded { print("\(s.info.id): \(s.path)\(s.bundled ? " (bundled)" : "")".terminalSafe) } }
+            if params {
+                for s in session.loaded where !s.params.isEmpty {
+                    print("\(s.info.id) parameters:".terminalSafe)
+                    for d in s.params.declarations {
+                        let value = s.paramValues[d.name].map(SignatureParams.text) ?? ""
+                        let origin = s.paramOverrides[d.name]?.origin ?? "default"
+                        print("  \(d.name) (\(d.kind.rawValue), \(origin)):".terminalSafe)
+                        for line in wrap(value.replacingAll(",", with: ", "), width: 100, indent: 4) { print(line.terminalSafe) }
+                    }
+                }
+            }
+            print(Plain.count(UInt64(session.loaded.count), "signature") + ": \(session.engine.signatures.count) enabled, \(session.disabled.count) disabled")
         }
     }
 
@@ -169,16 +199,20 @@ extension Signatures {
 
     struct Lint: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check signatures without running them: syntax, metadata, events, filter, and the argument and field names they read.",
-            discussion: "Prints FILE:LINE: error|warning: message. Exits 1 when any error is found.")
+            abstract: "Check signatures without running them: syntax, metadata, events, filter, params, and the names they read.",
+            discussion: """
+                Checks each file (metadata, events, filter, the params declaration and the params.NAME it reads,                 the argument and field names it reads against the catalogue, globals the sandbox does not have                 such as os, io or require, a scaffold's placeholder description) and the files together (an id                 given twice). Prints FILE:LINE: error|warning: message. Exits 1 when any error is found.
+                """)
         @Argument(help: ArgumentHelp("Signature files or folders.", valueName: "path")) var paths: [String]
 
         func run() throws {
             let sources = try SignatureLoader.sources(at: paths)
             guard !sources.isEmpty else { throw ValidationError("no signatures found in \(paths.joined(separator: ", "))") }
             var errors = 0, warnings = 0
+            // Each file's own problems, and ids given twice across the files.
+            let all = Authoring.lint(sources)
             for source in sources {
-                var problems = Authoring.lint(source)
+                var problems = all.filter { $0.file == source.path }
                 let testPath = SignatureTestFile.testPath(forSignature: source.path)
                 if !FileSystem.exists(testPath) {
                     problems.append(.init(level: .warning, file: source.path, line: nil, message: "no test cases (\(testPath))"))
@@ -199,10 +233,15 @@ extension Signatures {
     struct Types: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the LuaCATS type definitions (for lua-language-server) generated from the catalogue.")
-        @Option(help: "Output file; a .luarc.json for lua-language-server is written one folder up.")
+        @Option(help: "Output file (its folders are created); a .luarc.json for lua-language-server is written one folder up.")
         var out: String = TypeStubs.path
 
         func run() throws {
+            // Every folder on the way (mkdir -p).
+            let folders = out.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            for n in folders.indices where !folders[n].isEmpty {
+                try FileSystem.makeDirectory(folders[...n].joined(separator: "/"))
+            }
             try FileSystem.write(out, Array(TypeStubs.generate().utf8))
             var parts = out.split(separator: "/", omittingEmptySubsequences: false)
             parts.removeLast(min(2, parts.count))
@@ -213,12 +252,34 @@ extension Signatures {
     }
 }
 
-func printTable(header: [String], rows: [[String]]) {
-    let rows = rows.map { $0.map(\.terminalSafe) }
+/// Words of `text` on lines of at most `width` columns (a longer word gets a line of its own).
+func wrap(_ text: String, width: Int, indent: Int) -> [String] {
+    let pad = String(repeating: " ", count: indent)
+    var lines: [String] = [], line = pad
+    for word in text.split(separator: " ") {
+        if line.count > indent && line.count + 1 + word.count > width { lines.append(line); line = pad }
+        line += (line.count > indent ? " " : "") + word
+    }
+    if line.count > indent || lines.isEmpty { lines.append(line) }
+    return lines
+}
+
+/// An aligned table. With `width`, the columns in `shrink` are cut (with …) until a line fits.
+func printTable(header: [String], rows: [[String]], width: Int? = nil, shrink: [(column: Int, least: Int)] = []) {
+    var rows = rows.map { $0.map(\.terminalSafe) }
     var widths = header.map(\.count)
     for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+    if let width {
+        // Two spaces between columns; the last column needs no padding.
+        var total = widths.reduce(0, +) + 2 * (widths.count - 1)
+        for (i, least) in shrink where total > width {
+            let cut = min(total - width, widths[i] - max(header[i].count, least))
+            if cut > 0 { widths[i] -= cut; total -= cut }
+        }
+        rows = rows.map { r in r.enumerated().map { i, c in c.count > widths[i] ? String(c.prefix(widths[i] - 1)) + "…" : c } }
+    }
     func line(_ cells: [String]) -> String {
-        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count + 2) }.joined()
+        cells.enumerated().map { i, c in i == cells.count - 1 ? c : c + String(repeating: " ", count: max(0, widths[i] - c.count) + 2) }.joined()
     }
     print(line(header))
     for r in rows { print(line(r)) }

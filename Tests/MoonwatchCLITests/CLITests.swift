@@ -28,11 +28,19 @@ final class CLITests: XCTestCase {
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
     }
 
+    /// `binary`: another binary (an installed copy); `via`: a wrapper the command line is handed to
+    /// as one shell string, as script(1) takes it.
     @discardableResult
-    func moonwatch(_ args: [String], stdin: String? = nil) throws -> Result {
+    func moonwatch(_ args: [String], stdin: String? = nil, binary: String? = nil, via: [String]? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLITests.binary)
-        p.arguments = args
+        if let via {
+            let command = [binary ?? CLITests.binary] + args
+            p.executableURL = URL(fileURLWithPath: via[0])
+            p.arguments = Array(via.dropFirst()) + [command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " "), "/dev/null"]
+        } else {
+            p.executableURL = URL(fileURLWithPath: binary ?? CLITests.binary)
+            p.arguments = args
+        }
         p.currentDirectoryURL = URL(fileURLWithPath: CLITests.root)
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out

@@ -450,6 +450,15 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(bad.lastLine, "make test: FAILED - 16 tests ran (12 XCTest, 4 Swift Testing), 3 failed")
         XCTAssertNotEqual(bad.status, 0)
 
+        // Skipped tests change XCTest's wording; the outermost summary still counts.
+        let skipped = """
+            \t Executed 2 tests, with 0 failures (0 unexpected) in 0.03 (0.03) seconds
+            \t Executed 300 tests, with 3 tests skipped and 2 failures (0 unexpected) in 213.2 (213.2) seconds
+            ✔ Test run with 0 tests in 0 suites passed after 0.001 seconds.
+            """
+        let partly = try runTests(printing: skipped, status: 1)
+        XCTAssertEqual(partly.lastLine, "make test: FAILED - 300 tests ran (300 XCTest, 0 Swift Testing), 2 failed")
+
         let crashed = try runTests(printing: "Test Case 'X' started", status: 139)
         XCTAssertTrue(crashed.lastLine.hasPrefix("make test: FAILED - the test process printed no summary"), crashed.lastLine)
         XCTAssertEqual(crashed.status, 139)

@@ -42,7 +42,9 @@ extension CLITests {
         ]
         for k in 0..<12 { lines.append(#"{"name":"close","time":\#(10 + k),"ret":0,"args":{"fd":\#(k)}}"#) }
         let capture = try file("counters.jsonl", lines.joined(separator: "\n") + "\n")
-        let r = try moonwatch(["replay", capture, "--signatures", dir, "--stats", "--memory", "8", "-o", "json"])
+        // Every finding written: no folding of repeats, no rate limit (those have counters of their own).
+        let r = try moonwatch(["replay", capture, "--no-bundled", "--signatures", dir, "--stats", "--memory", "8", "-o", "json",
+                               "--dedup-window", "0", "--rate-limit", "0"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let stats = try JSONParser.parse(String(r.stderr.split(separator: "\n").last ?? ""))
         let source = try XCTUnwrap(stats["source"])

@@ -28,6 +28,7 @@ final class KernelFilterTests: XCTestCase {
         ("\"sendmsg\"", "compat = true, bits = 64, control = \"SCM_RIGHTS\""),
         ("\"sendmsg\"", "compat = false, control = \"SCM_RIGHTS\", success = false"),
         ("\"sendmsg\"", "compat = true, success = true"),
+        ("\"socket\"", "args = { type = { any_bits = 524288 } }"),   // SOCK_CLOEXEC set
     ] + (1...9).map { ("\"socket\"", "args = { domain = \($0) }, success = true") }
 
     static func signatures() throws -> [Signature] {

@@ -41,7 +41,6 @@ final class HelperLibraryTests: XCTestCase {
     }
 
     func testProcessLineageFromEvents() throws {
-        ProcessTable.clear()
         let shell = ProcessContext(pid: 300, tid: 300, ppid: 1, uid: 0, gid: 0, comm: "sshd", exe: "/usr/sbin/sshd")
         var fork = Event(kind: Catalogue.kind(named: "process_fork")!, time: 1, process: shell)
         fork[arg: "child_pid"] = 301

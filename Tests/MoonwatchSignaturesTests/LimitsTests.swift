@@ -20,7 +20,7 @@ final class LimitsTests: XCTestCase {
         let p = Process()
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("moonwatch")
         p.executableURL = binary
-        p.arguments = ["replay", dir + "/one.jsonl", "--signatures", dir + "/loop.lua", "--stats"]
+        p.arguments = ["replay", dir + "/one.jsonl", "--no-bundled", "--signatures", dir + "/loop.lua", "--stats"]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice

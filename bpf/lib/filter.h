@@ -65,6 +65,8 @@ static __always_inline bool argcond_ok(struct mw_argcond *ac, struct mw_facts *f
     if (arg >= MW_MAX_ARGS)
         return false;
     s64 v = arg_value(f->a[arg], ac->type, f->compat);
+    if (ac->mode == MW_ARG_ANY_BITS)
+        return (v & ac->vals[0]) != 0;
     u32 n = ac->nvals;
     bool hit = false;
     for (int k = 0; k < MW_ARG_VALUES; k++) {

@@ -518,6 +518,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field mitre? { tactic: string, technique: string }
 ---@field events mw.EventName[] only these reach on_event
 ---@field filter? mw.Filter
+---@field params? table<string, boolean|integer|number|string|string[]|integer[]|number[]|table<string, true>> defaults users may override (read the values in effect from the global `params`)
 ---@field on_event fun(event: mw.Event, state: table)
 ---@field on_finish? fun(state: table) end of input or shutdown
 
@@ -525,10 +526,16 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field message string one line for humans
 ---@field severity? mw.Severity overrides the signature's default
 ---@field data? table structured details (serialized to JSON)
+---@field dedup? string what makes two findings "the same" for deduplication (default: the process and the message)
 
 ---Emit a finding; it carries the triggering event.
 ---@param finding mw.Finding
 function report(finding) end
+
+---The signature's parameters in effect: its `params` defaults with the configuration's overrides.
+---Set once the file has returned its table: read it inside on_event and on_finish.
+---@type table<string, any>
+params = {}
 
 ---The helper library, available to every signature.
 mw = {}
@@ -583,10 +590,12 @@ function mw.per_process(state, key, max) end
 
 ---@class mw.ProcessRecords
 local ProcessRecords = {}
----The record of `pid`; with `make`, created from `make()` when missing.
+---The record of `pid`, or nil; with `make`, created from `make()` when missing, so never nil.
+---@generic T: table
 ---@param pid integer
----@param make? fun(): table
----@return table?
+---@param make fun(): T
+---@return T
+---@overload fun(self: mw.ProcessRecords, pid: integer): table?
 function ProcessRecords:get(pid, make) end
 ---@param pid integer
 function ProcessRecords:drop(pid) end
@@ -636,3 +645,9 @@ function mw.identity(path) end
 ---The host's mount namespace (pid 1's), or nil.
 ---@return integer?
 function mw.host_mntns() end
+
+---The errno name of a failed call's return value (`mw.errno(-38) == "ENOSYS"`), or nil when `ret`
+---is not a failure. Messages name errnos, not numbers.
+---@param ret integer
+---@return string?
+function mw.errno(ret) end

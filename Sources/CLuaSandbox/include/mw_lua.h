@@ -82,6 +82,8 @@ typedef struct mw_finding {
     const char *message; size_t message_len;
     const char *severity; size_t severity_len;   /* empty: use the signature's default */
     const char *data_json; size_t data_len;      /* "{}" when no data was given */
+    const char *dedup; size_t dedup_len;         /* report{ dedup = ... }, when has_dedup */
+    int has_dedup;
 } mw_finding;
 
 /* Registers the catalogue's names once, before any sandbox runs an event. Copies the strings. */
@@ -145,13 +147,24 @@ size_t mw_sandbox_memory_peak(mw_sandbox *s);
 /* Instructions counted (in hook granularity) during the last call. */
 int64_t mw_sandbox_last_instructions(mw_sandbox *s);
 
-/* The process table behind mw.process()/mw.ancestors(), fed from events by the engine. Single
- * pipeline thread only. put returns 1 when the entry was new or changed. */
-int mw_proctable_put(int32_t pid, int32_t ppid, uint32_t uid, const char *comm, size_t comm_len,
+/* The process table behind mw.process()/mw.ancestors(), fed from events by the engine. One per
+ * session, used from that session's pipeline thread only; a sandbox reads the table it was
+ * pointed at (none: mw.process returns nil). put returns 1 when the entry was new or changed. */
+typedef struct mw_proctable mw_proctable;
+mw_proctable *mw_proctable_new(void);
+void mw_proctable_free(mw_proctable *t);
+int mw_proctable_put(mw_proctable *t, int32_t pid, int32_t ppid, uint32_t uid, const char *comm, size_t comm_len,
                      const char *exe, size_t exe_len, uint64_t mntns, uint64_t pidns, uint64_t exe_ino,
                      uint64_t exe_dev);
-void mw_proctable_remove(int32_t pid);
-void mw_proctable_clear(void);
+void mw_proctable_remove(mw_proctable *t, int32_t pid);
+void mw_proctable_clear(mw_proctable *t);
+size_t mw_proctable_count(mw_proctable *t);
+void mw_sandbox_set_proctable(mw_sandbox *s, mw_proctable *t);
+
+/* Sets global `name` to the value the tape's first node describes (the tape's event fields are
+ * ignored): the signature's parameters, after the file has run. While the file runs, `params` is
+ * a table whose fields raise an error that says so (defaults are only known once it returned). */
+mw_status mw_sandbox_set_global(mw_sandbox *s, const char *name, const mw_tape *value);
 
 #ifdef __cplusplus
 }

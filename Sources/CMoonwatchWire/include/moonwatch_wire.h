@@ -174,11 +174,15 @@ struct mw_config {
 #define MW_CTL_CREDENTIALS 0x2  /* SOL_SOCKET / SCM_CREDENTIALS */
 #define MW_CTL_OTHER 0x4        /* anything else */
 
+#define MW_ARG_EQUAL 0
+#define MW_ARG_ANY_BITS 1
+
 struct mw_argcond {
     __u8 arg;      /* argument index */
     __u8 type;     /* enum mw_type of the argument: how its register is read (sign, width, ABI) */
     __u8 nvals;    /* 0: no value can match */
-    __u8 pad[5];
+    __u8 mode;     /* MW_ARG_EQUAL: equals one of vals; MW_ARG_ANY_BITS: has a bit of vals[0] set */
+    __u8 pad[4];
     __s64 vals[MW_ARG_VALUES];
 };
 

@@ -5,12 +5,13 @@ import Foundation
 import MoonwatchCore
 import MoonwatchEngine
 import MoonwatchOutput
+import MoonwatchSession
 import MoonwatchSignatures
 import XCTest
 
-/// SIGHUP while events keep flowing: the reload happens between batches, the unchanged
-/// signature keeps its per-process state, the changed one switches version without an event
-/// lost or seen twice.
+/// SIGHUP while events keep flowing, through the session: the reload happens between batches, the
+/// unchanged signature keeps its per-process state, the changed one switches version without an
+/// event lost or seen twice.
 final class ReloadUnderLoadTests: XCTestCase {
     /// Batches of socket events from 8 processes; before batch `hangupAt` another thread sends
     /// the process a SIGHUP (once).
@@ -64,26 +65,29 @@ final class ReloadUnderLoadTests: XCTestCase {
 
         var log: [String] = []
         let sink = CollectingSink()
-        let sources = try SignatureLoader.sources(at: [dir])
-        let engine = Engine(signatures: try Signature.loadAll(sources), sinks: [sink], log: { log.append($0) })
-        let reloader = SignatureReloader(paths: [dir], limits: .default, watch: false, log: { log.append($0) })
-        SignatureReloader.handleHangup()
+        var c = Configuration()
+        c.noBundled = true
+        c.signatures = [dir]
+        c.dedupWindow = 0   // every finding is counted below
+        c.rateLimit = 0
+        let session = try Session(configuration: c, log: { log.append($0) })
+        // Only SIGHUP: the session acts on it between batches.
+        Signals.install(stop: false, reload: true, reopen: false)
         let batches = 60, perBatch = 100, hangupAt = 30
         let source = LoadSource(batches: batches, perBatch: perBatch, hangupAt: hangupAt)
         var changedOnDisk = false
-        var outcomes: [Engine.ReloadOutcome] = []
-        try engine.run(source, between: {
+        session.onBatch = { _ in
             // The file changes while the load runs; the SIGHUP (sent from another thread) asks for the reload.
             if source.produced == hangupAt - 5 && !changedOnDisk {
                 try? changing("v2").write(toFile: dir + "/changing.lua", atomically: true, encoding: .utf8)
                 changedOnDisk = true
             }
-            if let o = reloader.check(engine) { outcomes.append(o) }
-        })
+        }
+        _ = try session.run(.events(source), sinks: [sink])
+        let engine = session.engine
         let total = batches * perBatch
-        XCTAssertEqual(outcomes.count, 1, "one SIGHUP, one reload: \(log)")
-        XCTAssertEqual(outcomes.first?.unchanged, [dir + "/keep.lua"])
-        XCTAssertEqual(outcomes.first?.reloaded, [dir + "/changing.lua"])
+        XCTAssertEqual(session.reloads, 1, "one SIGHUP, one reload: \(log)")
+        XCTAssertTrue(log.contains { $0.hasPrefix("reload: 1 reloaded, 0 added, 0 removed, 1 unchanged, 0 failed") }, "\(log)")
         XCTAssertEqual(engine.eventsIn, UInt64(total))
 
         let chg = sink.findings.filter { $0.signature.id == "R-CHG" }
