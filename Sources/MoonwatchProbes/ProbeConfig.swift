@@ -189,7 +189,9 @@ enum ProbeConfig {
         for kind in Catalogue.kinds where kind.spec.isSyscall {
             let e = entry(kind)
             if let n = kind.spec.x86_64Number, n >= 0, n < slots { buf.storeBytes(of: e, toByteOffset: x64 + n * stride, as: mw_syscall_cfg.self) }
-            if let n = kind.spec.ia32Number, n >= 0, n < slots { buf.storeBytes(of: e, toByteOffset: ia32 + n * stride, as: mw_syscall_cfg.self) }
+            for n in kind.spec.ia32Numbers where n >= 0 && n < slots {  // fcntl64 is fcntl's second ia32 number
+                buf.storeBytes(of: e, toByteOffset: ia32 + n * stride, as: mw_syscall_cfg.self)
+            }
             for (call, name) in SocketCall.events where name == kind.name {
                 buf.storeBytes(of: e, toByteOffset: sock + call * stride, as: mw_syscall_cfg.self)
             }

@@ -217,7 +217,7 @@ final class CLITests: XCTestCase {
 
     func testDescribeDocumentsTheDesignCardEvents() throws {
         let rows: [String: [String]] = [
-            "recvmsg": ["sockfd  int", "msg     struct msghdr *  msghdr   U     exit", "flags   int"],
+            "recvmsg": ["sockfd  int", "msg     struct msghdr *  msghdr   U,AFTER  exit", "flags   int"],
             "recvfrom": ["src_addr  struct sockaddr *  sockaddr  U,OPT  exit", "addrlen   socklen_t *"],
             "sendmsg": ["msg     struct msghdr *  msghdr   U,TOCTOU  both"],
             "recvmmsg_time32": ["timeout  struct old_timespec32 *", "ia32 337", "fd ", "mmsg ", "vlen ", "flags "],

@@ -23,6 +23,13 @@ final class CatalogueTests: XCTestCase {
         "dup2": ["oldfd", "newfd"],
         "dup3": ["oldfd", "newfd", "flags"],
         "openat": ["dirfd", "pathname", "flags", "mode"],
+        "open": ["pathname", "flags", "mode"],
+        "creat": ["pathname", "mode"],
+        "openat2": ["dirfd", "pathname", "how", "size"],
+        "fcntl": ["fd", "cmd", "arg"],
+        "pidfd_getfd": ["pidfd", "targetfd", "flags"],
+        "process_vm_readv": ["pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"],
+        "process_vm_writev": ["pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"],
         "memfd_create": ["name", "flags"],
         "userfaultfd": ["flags"],
         "execve": ["pathname", "argv", "envp", "program", "stdio"],
@@ -138,7 +145,7 @@ final class CatalogueTests: XCTestCase {
             Catalogue.spec(named: event).flatMap { s in s.argIndex(name).map { s.args[$0] } }
         }
         XCTAssertEqual(arg("sendmsg", "msg")?.tags, [.U, .TOCTOU])
-        XCTAssertEqual(arg("recvmsg", "msg")?.tags, .U)
+        XCTAssertEqual(arg("recvmsg", "msg")?.tags, [.U, .AFTER])
         XCTAssertEqual(arg("recvmsg", "msg")?.read, .exit)
         XCTAssertEqual(arg("sendto", "dest_addr")?.tags, [.U, .TOCTOU, .OPT])
         XCTAssertEqual(arg("recvfrom", "addrlen")?.type, .intRef)
@@ -158,6 +165,8 @@ final class CatalogueTests: XCTestCase {
             "memfd_create": .memory, "userfaultfd": .memory, "execve": .process, "execveat": .process,
             "process_fork": .process, "process_exit": .process, "ptrace": .debugging,
             "init_module": .module, "finit_module": .module,
+            "open": .file, "creat": .file, "openat2": .file, "fcntl": .file, "pidfd_getfd": .ipc,
+            "process_vm_readv": .debugging, "process_vm_writev": .debugging,
         ]
         for e in Catalogue.events {
             XCTAssertEqual(e.category, expected[e.name] ?? .network, "category of \(e.name)")
@@ -205,7 +214,7 @@ final class CatalogueTests: XCTestCase {
         let spec = try XCTUnwrap(Catalogue.spec(named: "recvmsg"))
         let md = EventDocs.markdown(spec)
         XCTAssertTrue(md.contains("| `sockfd` | `int` | integer | K | entry |"), md)
-        XCTAssertTrue(md.contains("| `msg` | `struct msghdr *` | msghdr | U | exit |"), md)
+        XCTAssertTrue(md.contains("| `msg` | `struct msghdr *` | msghdr | U,AFTER | exit |"), md)
         XCTAssertTrue(md.contains("| `flags` | `int` | integer | K | entry |"), md)
         for arg in spec.args { XCTAssertTrue(md.contains(EventDocs.markdownRow(arg))) }
         XCTAssertTrue(md.contains("[sendmsg](sendmsg.md)"))

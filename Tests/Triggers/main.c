@@ -490,7 +490,8 @@ int main(int argc, char **argv)
                         "recvmmsg-compat | recvmmsg-native | recvmmsg-both | compat-socket | toctou-sendto N | "
                         "uffd-unpriv | revshell | memfd-exec | ptrace | modules | packet-socket | filter-matrix | "
                         "flood N | pass-shadow | cold-exec | cold-connect | far32 | exec-race N | caps-control FILE | caps-fds FILE N | caps-mmsg FILE | "
-                        "caps-argv N | long-race N | io-uring FILE | shells\n");
+                        "caps-argv N | long-race N | io-uring FILE | shells | doors-open | doors-fcntl | "
+                        "doors-pidfd | doors-vm\n");
         return 2;
     }
     const char *w = getenv("MW_TRIGGER_WAIT");
@@ -530,6 +531,10 @@ int main(int argc, char **argv)
     if (!strcmp(s, "shells")) return shells();
     if (!strcmp(s, "io-uring")) return io_uring_ops(arg ? arg : "/etc/hostname");
     if (!strcmp(s, "long-race")) return long_race(arg ? atoi(arg) : 40);
+    if (!strcmp(s, "doors-open")) return doors_open();
+    if (!strcmp(s, "doors-fcntl")) return doors_fcntl();
+    if (!strcmp(s, "doors-pidfd")) return doors_pidfd();
+    if (!strcmp(s, "doors-vm")) return doors_vm();
     fprintf(stderr, "mw-trigger: unknown scenario %s\n", s);
     return 2;
 }

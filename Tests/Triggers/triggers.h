@@ -43,4 +43,10 @@ int io_uring_ops(const char *path);
 
 /* shells.c */
 int shells(void);
+
+/* doors.c */
+int doors_open(void);
+int doors_fcntl(void);
+int doors_pidfd(void);
+int doors_vm(void);
 #endif

@@ -20,7 +20,8 @@ some emulators and debuggers.]],
   events = { "sendmsg", "recvmsg", "sendto", "recvfrom", "sendmmsg", "recvmmsg", "recvmmsg_time32", "socket",
              "socketpair", "connect", "accept", "accept4", "bind", "listen", "close", "dup", "dup2", "dup3",
              "openat", "memfd_create", "userfaultfd", "execve", "execveat", "ptrace", "init_module",
-             "finit_module" },
+             "finit_module", "open", "creat", "openat2", "fcntl", "pidfd_getfd", "process_vm_readv",
+             "process_vm_writev" },
   -- Checked in the kernel: only compat calls of 64-bit processes leave it.
   filter = { compat = true, bits = 64 },
 

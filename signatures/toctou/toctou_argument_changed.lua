@@ -15,7 +15,7 @@ without locking. Tuning: exclude by data.comm or data.argument if a known progra
   tags = { "toctou", "evasion" },
   mitre = { tactic = "defense-evasion", technique = "T1562" },
   events = { "sendmsg", "sendto", "sendmmsg", "connect", "bind", "openat", "memfd_create",
-             "execve", "execveat", "init_module", "finit_module" },
+             "execve", "execveat", "init_module", "finit_module", "open", "creat", "openat2" },
   -- Checked natively: on_event runs only when an argument actually changed.
   filter = { changed = true },
 

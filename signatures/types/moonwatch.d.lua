@@ -23,12 +23,19 @@ error('moonwatch type definitions are not meant to be loaded')
 ---| "dup" # Duplicate a file descriptor onto the lowest free number.
 ---| "dup2" # Duplicate a file descriptor onto a chosen number.
 ---| "dup3" # Duplicate a file descriptor onto a chosen number, with flags.
+---| "fcntl" # Operate on a file descriptor: duplicate it, change its flags, lock, lease or seal the file.
 ---| "openat" # Open or create a file, relative to a directory descriptor.
+---| "open" # Open or create a file by path, relative to the current directory.
+---| "creat" # Create a file, or truncate an existing one, and open it for writing.
+---| "openat2" # Open or create a file, relative to a directory descriptor, with path-resolution limits.
 ---| "memfd_create" # Create an anonymous file that lives only in memory.
 ---| "userfaultfd" # Create a descriptor for handling page faults in user space.
+---| "pidfd_getfd" # Copy an open file descriptor out of another process into the caller.
 ---| "execve" # Replace the calling process's program with a new one.
 ---| "execveat" # Run a new program named relative to a directory descriptor, or by descriptor.
 ---| "ptrace" # Observe and control another process: read and write its memory and registers.
+---| "process_vm_readv" # Read another process's memory directly, without attaching to it.
+---| "process_vm_writev" # Write into another process's memory directly, without attaching to it.
 ---| "process_fork" # A new process or thread was created.
 ---| "process_exit" # A thread exited.
 ---| "init_module" # Load a kernel module from an image in memory.
@@ -151,8 +158,8 @@ error('moonwatch type definitions are not meant to be loaded')
 ---Arguments of recvmsg: Receive a message from a socket, with the sender address and ancillary data.
 ---@class mw.Args.recvmsg
 ---@field sockfd integer? [K, read at entry] Socket file descriptor the call operates on.
----@field msg mw.Msghdr? [U, read at exit] Message header. Read at exit, after the kernel has written the sender address, the control messages, their lengths and msg_flags.
----@field flags integer? [K, read at entry] MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_CMSG_CLOEXEC, MSG_ERRQUEUE, ...), as an integer.
+---@field msg mw.Msghdr? [U,AFTER, read at exit] Message header. Read only at exit, after the kernel has written the sender address, the control messages, their lengths and msg_flags; the pointers and lengths are the ones the header holds then, not necessarily those the kernel used.
+---@field flags integer? [K, read at entry] MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_ERRQUEUE, MSG_CMSG_CLOEXEC, ...), as an integer.
 ---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
 ---@class mw.Event.recvmsg: mw.Event
@@ -176,7 +183,7 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@field sockfd integer? [K, read at entry] Socket file descriptor the call operates on.
 ---@field buf integer? [K, read at entry] Address of the receive buffer. Only the pointer value is reported; the bytes are not read.
 ---@field len integer? [K, read at entry] Capacity of buf in bytes.
----@field flags integer? [K, read at entry] MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_CMSG_CLOEXEC, MSG_ERRQUEUE, ...), as an integer.
+---@field flags integer? [K, read at entry] MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_OOB, ...), as an integer.
 ---@field src_addr mw.Sockaddr? [U,OPT, read at exit] Where the kernel stores the sender address; NULL when the caller does not want it. Read at exit.
 ---@field addrlen integer? [U,OPT, read at exit] Value-result length: the caller stores the size of src_addr, the kernel replaces it with the real address length. Read at exit, so it shows the kernel's value.
 
@@ -198,9 +205,9 @@ error('moonwatch type definitions are not meant to be loaded')
 ---Arguments of recvmmsg: Receive several messages from a socket with one call, with an optional timeout.
 ---@class mw.Args.recvmmsg
 ---@field sockfd integer? [K, read at entry] Socket file descriptor the call operates on.
----@field msgvec mw.Mmsghdr[]? [U, read at exit] Array of vlen messages. Read at exit, after the kernel has filled addresses, control messages and per-message lengths.
----@field vlen integer? [K, read at entry] Number of entries in msgvec; the kernel caps it at 1024 (UIO_MAXIOV).
----@field flags integer? [K, read at entry] MSG_* receive flags, as an integer; MSG_WAITFORONE returns after the first message.
+---@field msgvec mw.Mmsghdr[]? [U,AFTER, read at exit] Array of vlen messages. Read only at exit, after the kernel has filled addresses, control messages and per-message lengths; the headers' pointers and lengths are the ones they hold then, not necessarily those the kernel used.
+---@field vlen integer? [K, read at entry] Number of entries in msgvec. Unlike sendmmsg's, it is not capped by the kernel.
+---@field flags integer? [K, read at entry] MSG_* receive flags as for recvmsg, as an integer, plus MSG_WAITFORONE (see the notes).
 ---@field timeout mw.Timespec? [U,OPT, read at entry] Time limit for the whole batch, NULL for none. Read at entry, before the kernel rewrites it.
 ---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
@@ -210,9 +217,9 @@ error('moonwatch type definitions are not meant to be loaded')
 ---Arguments of recvmmsg_time32: The ia32-only recvmmsg whose timeout is a 32-bit struct old_timespec32.
 ---@class mw.Args.recvmmsg_time32
 ---@field fd integer? [K, read at entry] Socket file descriptor the call operates on.
----@field mmsg mw.Mmsghdr[]? [U, read at exit] Array of vlen compat entries (28-byte compat_msghdr plus 4-byte msg_len). Read at exit.
----@field vlen integer? [K, read at entry] Number of entries in mmsg; the kernel caps it at 1024 (UIO_MAXIOV).
----@field flags integer? [K, read at entry] MSG_* receive flags, as an unsigned integer.
+---@field mmsg mw.Mmsghdr[]? [U,AFTER, read at exit] Array of vlen compat entries (28-byte compat_msghdr plus 4-byte msg_len). Read only at exit, so the headers' pointers and lengths are the ones they hold then.
+---@field vlen integer? [K, read at entry] Number of entries in mmsg. Unlike sendmmsg's, it is not capped by the kernel.
+---@field flags integer? [K, read at entry] MSG_* receive flags as for recvmsg, plus MSG_WAITFORONE, as an unsigned integer.
 ---@field timeout mw.Timespec? [U,OPT, read at entry] Time limit for the whole batch as struct old_timespec32, NULL for none. Read at entry, before the kernel rewrites it.
 ---@field socket mw.Socket? [K,OPT, read at exit] The socket sockfd names, collected from the kernel when the event is captured: its inode, family, type, local and remote address (IPv4, IPv6) and, for AF_UNIX, the inode of the socket it is connected to, which is the receiver's socket for a send and the sender's for a receive: it pairs the two ends of a descriptor pass.
 
@@ -316,6 +323,15 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@class mw.Event.dup3: mw.Event
 ---@field args mw.Args.dup3
 
+---Arguments of fcntl: Operate on a file descriptor: duplicate it, change its flags, lock, lease or seal the file.
+---@class mw.Args.fcntl
+---@field fd integer? [K, read at entry] Descriptor the command applies to.
+---@field cmd integer? [K, read at entry] Command, an F_* number (F_DUPFD 0, F_SETFD 2, F_SETFL 4, F_DUPFD_CLOEXEC 1030, ...).
+---@field arg integer? [K, read at entry] The optional third argument (the man page's "..."), as the raw register: the lowest acceptable descriptor for F_DUPFD, new flags for F_SETFL, otherwise an address or unused.
+
+---@class mw.Event.fcntl: mw.Event
+---@field args mw.Args.fcntl
+
 ---Arguments of openat: Open or create a file, relative to a directory descriptor.
 ---@class mw.Args.openat
 ---@field dirfd integer? [K, read at entry] Directory for a relative pathname, or AT_FDCWD (-100) for the current directory.
@@ -326,6 +342,36 @@ error('moonwatch type definitions are not meant to be loaded')
 ---@class mw.Event.openat: mw.Event
 ---@field args mw.Args.openat
 ---@field exit_args mw.Args.openat
+
+---Arguments of open: Open or create a file by path, relative to the current directory.
+---@class mw.Args.open
+---@field pathname string? [U,TOCTOU, read at both] Path to open, as the caller wrote it. Read at entry and again at exit.
+---@field flags integer? [K, read at entry] O_* flags: access mode in the low two bits, plus O_CREAT, O_TRUNC, O_APPEND, O_TMPFILE, O_CLOEXEC, ..., as an integer.
+---@field mode integer? [K, read at entry] Permission bits for a new file; used only with O_CREAT or O_TMPFILE, ignored otherwise.
+
+---@class mw.Event.open: mw.Event
+---@field args mw.Args.open
+---@field exit_args mw.Args.open
+
+---Arguments of creat: Create a file, or truncate an existing one, and open it for writing.
+---@class mw.Args.creat
+---@field pathname string? [U,TOCTOU, read at both] Path to create or truncate, as the caller wrote it. Read at entry and again at exit.
+---@field mode integer? [K, read at entry] Permission bits for the file if it is created.
+
+---@class mw.Event.creat: mw.Event
+---@field args mw.Args.creat
+---@field exit_args mw.Args.creat
+
+---Arguments of openat2: Open or create a file, relative to a directory descriptor, with path-resolution limits.
+---@class mw.Args.openat2
+---@field dirfd integer? [K, read at entry] Directory for a relative pathname, or AT_FDCWD (-100) for the current directory.
+---@field pathname string? [U,TOCTOU, read at both] Path to open, as the caller wrote it. Read at entry and again at exit.
+---@field how integer? [K, read at entry] Address of the struct open_how (u64 flags, u64 mode, u64 resolve). Not decoded yet: only the address is reported.
+---@field size integer? [K, read at entry] Size of *how as the caller knows it: 24 for the first version, larger for later extensions.
+
+---@class mw.Event.openat2: mw.Event
+---@field args mw.Args.openat2
+---@field exit_args mw.Args.openat2
 
 ---Arguments of memfd_create: Create an anonymous file that lives only in memory.
 ---@class mw.Args.memfd_create
@@ -342,6 +388,15 @@ error('moonwatch type definitions are not meant to be loaded')
 
 ---@class mw.Event.userfaultfd: mw.Event
 ---@field args mw.Args.userfaultfd
+
+---Arguments of pidfd_getfd: Copy an open file descriptor out of another process into the caller.
+---@class mw.Args.pidfd_getfd
+---@field pidfd integer? [K, read at entry] PID file descriptor of the process to copy from.
+---@field targetfd integer? [K, read at entry] Descriptor number in that process.
+---@field flags integer? [K, read at entry] Reserved; must be 0.
+
+---@class mw.Event.pidfd_getfd: mw.Event
+---@field args mw.Args.pidfd_getfd
 
 ---Arguments of execve: Replace the calling process's program with a new one.
 ---@class mw.Args.execve
@@ -378,6 +433,30 @@ error('moonwatch type definitions are not meant to be loaded')
 
 ---@class mw.Event.ptrace: mw.Event
 ---@field args mw.Args.ptrace
+
+---Arguments of process_vm_readv: Read another process's memory directly, without attaching to it.
+---@class mw.Args.process_vm_readv
+---@field pid integer? [K, read at entry] Process ID of the target, in the caller's PID namespace.
+---@field local_iov integer? [K, read at entry] Address of the caller's iovec array (the buffers that receive the data). Not decoded yet: only the address is reported.
+---@field liovcnt integer? [K, read at entry] Entries in local_iov, at most 1024 (IOV_MAX).
+---@field remote_iov integer? [K, read at entry] Address of the iovec array, in the caller's memory, listing the ranges to read in the target. Not decoded yet: only the address is reported.
+---@field riovcnt integer? [K, read at entry] Entries in remote_iov, at most 1024 (IOV_MAX).
+---@field flags integer? [K, read at entry] Unused; must be 0.
+
+---@class mw.Event.process_vm_readv: mw.Event
+---@field args mw.Args.process_vm_readv
+
+---Arguments of process_vm_writev: Write into another process's memory directly, without attaching to it.
+---@class mw.Args.process_vm_writev
+---@field pid integer? [K, read at entry] Process ID of the target, in the caller's PID namespace.
+---@field local_iov integer? [K, read at entry] Address of the caller's iovec array (the data to write). Not decoded yet: only the address is reported.
+---@field liovcnt integer? [K, read at entry] Entries in local_iov, at most 1024 (IOV_MAX).
+---@field remote_iov integer? [K, read at entry] Address of the iovec array, in the caller's memory, listing the ranges to write in the target. Not decoded yet: only the address is reported.
+---@field riovcnt integer? [K, read at entry] Entries in remote_iov, at most 1024 (IOV_MAX).
+---@field flags integer? [K, read at entry] Unused; must be 0.
+
+---@class mw.Event.process_vm_writev: mw.Event
+---@field args mw.Args.process_vm_writev
 
 ---Arguments of process_fork: A new process or thread was created.
 ---@class mw.Args.process_fork

@@ -1,4 +1,5 @@
-// Descriptor and file system calls, and the memory-backed descriptors (memfd_create, userfaultfd).
+// Descriptor and file system calls, the memory-backed descriptors (memfd_create, userfaultfd), and
+// pidfd_getfd, which copies a descriptor out of another process.
 // Argument names follow the Linux man pages. Text here is rendered by EventDocs into `docs/events/`.
 
 private enum Files {
@@ -10,17 +11,37 @@ private enum Files {
         can flip the value and flip it back.
         """
     }
-    static let entryFault = """
-        Entry-time reads cannot fault pages in. If the string sits in memory that is not \
-        resident, the read fails and the argument is missing, even though the kernel reads it a moment later.
-        """
+    static let entryFault = SharedNotes.entryFault
     static let implicitClose = """
         Descriptors closed implicitly are not reported: by close_range(2), by exec for \
         close-on-exec descriptors, by dup2 or dup3 onto an open newfd, or when the process exits.
         """
     static let fcntlDup = """
-        fcntl(F_DUPFD) and fcntl(F_DUPFD_CLOEXEC) also duplicate descriptors and are not \
-        reported as this event.
+        fcntl(F_DUPFD) and fcntl(F_DUPFD_CLOEXEC) also duplicate descriptors. They are reported \
+        as fcntl (cmd 0 or 1030, the new descriptor in ret), not as this event.
+        """
+    static let openFlags = """
+        O_* flags: access mode in the low two bits, plus O_CREAT, O_TRUNC, O_APPEND, O_TMPFILE, \
+        O_CLOEXEC, ..., as an integer.
+        """
+    static let openMode = "Permission bits for a new file; used only with O_CREAT or O_TMPFILE, ignored otherwise."
+    static let pathname = "Path to open, as the caller wrote it. Read at entry and again at exit."
+    static let asPassed = """
+        The path is reported as passed: relative paths, symbolic links and .. components are not \
+        resolved. Rebuild relative paths from the process's working directory or the earlier event that \
+        produced dirfd.
+        """
+    static let openDoors = """
+        A file can be opened by path through four system calls, each its own event: open, creat, \
+        openat and openat2. glibc's open() has used openat on x86_64 since version 2.26, so most programs \
+        show up as openat; musl, static tools and direct system calls use open, and glibc's creat() makes \
+        the creat call. A detection keyed on paths should select all four.
+        """
+    /// What every open-by-path event says about its pathname.
+    static let pathNotes = [openDoors, asPassed, toctou("pathname"), entryFault]
+    static let compatOpen = """
+        32-bit C libraries add O_LARGEFILE (0x8000) to flags themselves, so 32-bit callers \
+        (process.compat) usually show it; for 64-bit callers the kernel implies it and it is absent.
         """
 }
 
@@ -51,7 +72,7 @@ extension Catalogue {
             notes: [
                 Files.implicitClose,
             ],
-            related: ["dup", "dup2", "dup3", "openat"]),
+            related: ["dup", "dup2", "dup3", "fcntl", "openat"]),
 
         EventSpec(
             name: "dup",
@@ -74,7 +95,7 @@ extension Catalogue {
             notes: [
                 Files.fcntlDup,
             ],
-            related: ["dup2", "dup3", "close", "socket"]),
+            related: ["dup2", "dup3", "fcntl", "close", "socket"]),
 
         EventSpec(
             name: "dup2",
@@ -98,9 +119,12 @@ extension Catalogue {
                 """,
             notes: [
                 "The file previously open on newfd is closed implicitly; no close event is emitted for it.",
-                "dup3 and fcntl(F_DUPFD) reach the same result, so watch dup3 as well.",
+                """
+                dup3, and fcntl(F_DUPFD) once the wanted number has been closed, reach the same result: watch dup3 \
+                and fcntl as well.
+                """,
             ],
-            related: ["dup", "dup3", "close", "socket", "connect", "execve"]),
+            related: ["dup", "dup3", "fcntl", "close", "socket", "connect", "execve"]),
 
         EventSpec(
             name: "dup3",
@@ -125,7 +149,60 @@ extension Catalogue {
                 "The file previously open on newfd is closed implicitly; no close event is emitted for it.",
                 Files.fcntlDup,
             ],
-            related: ["dup2", "dup", "close", "execve"]),
+            related: ["dup2", "dup", "fcntl", "close", "execve"]),
+        EventSpec(
+            name: "fcntl",
+            source: .syscall(x86_64: 72, ia32: 55, ia32Aliases: [221]),
+            category: .file,
+            summary: "Operate on a file descriptor: duplicate it, change its flags, lock, lease or seal the file.",
+            description: """
+                Performs command cmd on descriptor fd, with a third argument whose meaning depends on cmd: \
+                an integer, or the address of a structure. F_DUPFD (0) and F_DUPFD_CLOEXEC (1030) duplicate fd \
+                onto the lowest free number not below arg, a dup under another name; F_GETFD (1) and F_SETFD (2) \
+                read and set close-on-exec; F_GETFL (3) and F_SETFL (4) the status flags such as O_NONBLOCK and \
+                O_APPEND; F_GETLK, F_SETLK and F_SETLKW (5 to 7) and the open file description locks F_OFD_* (36 \
+                to 38) take a struct flock; others set the owner and signal of I/O notifications (F_SETOWN 8, \
+                F_SETSIG 10), leases (F_SETLEASE 1024), directory notification (F_NOTIFY 1026), pipe sizes \
+                (F_SETPIPE_SZ 1031) and memfd seals (F_ADD_SEALS 1033). moonwatch reports the three values as \
+                integers; a structure arg points to is not read.
+                """,
+            returns: """
+                Depends on cmd: the new descriptor for F_DUPFD and F_DUPFD_CLOEXEC; the flags for F_GETFD and \
+                F_GETFL; the owner, signal, lease, pipe size or seals for the matching F_GET* commands; 0 for the \
+                rest. -errno on failure (-EBADF, -EINVAL for an unknown cmd or an arg out of range, -EMFILE, \
+                -EAGAIN or -EACCES for a conflicting lock, -EPERM, ...).
+                """,
+            args: [
+                ArgSpec("fd", "int", .int, .K, .entry, "Descriptor the command applies to."),
+                ArgSpec("cmd", "int", .int, .K, .entry,
+                        "Command, an F_* number (F_DUPFD 0, F_SETFD 2, F_SETFL 4, F_DUPFD_CLOEXEC 1030, ...)."),
+                ArgSpec("arg", "unsigned long", .ulong, .K, .entry,
+                        """
+                        The optional third argument (the man page's "..."), as the raw register: the lowest \
+                        acceptable descriptor for F_DUPFD, new flags for F_SETFL, otherwise an address or unused.
+                        """),
+            ],
+            useCase: """
+                Descriptor redirection without dup: after close(0), fcntl(sock, F_DUPFD, 0) puts a socket on \
+                standard input just as dup would, so reverse-shell detections that follow dup, dup2 and dup3 must \
+                follow F_DUPFD and F_DUPFD_CLOEXEC too. F_ADD_SEALS on a memfd and F_SETFL dropping O_APPEND from \
+                a log are other commands worth a look. Every program calls fcntl constantly (F_GETFL, F_SETFL, \
+                F_SETFD), so select it with a filter on cmd, such as `filter = { args = { cmd = { 0, 1030 } } }`, \
+                and only those commands leave the kernel.
+                """,
+            notes: [
+                """
+                On ia32 two numbers lead here: fcntl (55) and fcntl64 (221), which 32-bit C libraries use because \
+                it also accepts the 64-bit lock commands (F_GETLK64, F_SETLK64, F_SETLKW64: 12 to 14). Both are \
+                reported as this event with process.compat set; a compat arg is 32 bits wide.
+                """,
+                """
+                A duplicate made by F_DUPFD is the same open file description as fd: whatever fd refers to \
+                (socket, pipe, file) is what the new number, ret, refers to.
+                """,
+            ],
+            related: ["dup", "dup2", "dup3", "close", "memfd_create"]),
+
 
         EventSpec(
             name: "openat",
@@ -145,35 +222,128 @@ extension Catalogue {
             args: [
                 ArgSpec("dirfd", "int", .int, .K, .entry,
                         "Directory for a relative pathname, or AT_FDCWD (-100) for the current directory."),
-                ArgSpec("pathname", "const char *", .string, [.U, .TOCTOU], .both,
-                        "Path to open, as the caller wrote it. Read at entry and again at exit."),
-                ArgSpec("flags", "int", .int, .K, .entry,
-                        """
-                        O_* flags: access mode in the low two bits, plus O_CREAT, O_TRUNC, O_APPEND, O_TMPFILE, \
-                        O_CLOEXEC, ..., as an integer.
-                        """),
-                ArgSpec("mode", "mode_t", .uint, .K, .entry,
-                        "Permission bits for a new file; used only with O_CREAT or O_TMPFILE, ignored otherwise."),
+                ArgSpec("pathname", "const char *", .string, [.U, .TOCTOU], .both, Files.pathname),
+                ArgSpec("flags", "int", .int, .K, .entry, Files.openFlags),
+                ArgSpec("mode", "mode_t", .uint, .K, .entry, Files.openMode),
             ],
             useCase: """
                 Access to sensitive files (/etc/shadow, SSH keys, /proc/PID/mem, /etc/ld.so.preload opened for \
                 writing), executables dropped in /tmp or /dev/shm, and O_TMPFILE files that never get a name. The \
                 entry and exit reads of pathname expose a path swapped after a check has looked at it.
                 """,
+            notes: Files.pathNotes + [Files.compatOpen, SharedNotes.ioUring("IORING_OP_OPENAT", SharedNotes.ioUringPath + """
+                 flags then include O_LARGEFILE (0x8000), which the kernel adds for 64-bit callers.
+                """)],
+            related: ["open", "openat2", "creat", "close", "memfd_create", "execve"]),
+        EventSpec(
+            name: "open",
+            source: .syscall(x86_64: 2, ia32: 5),
+            category: .file,
+            summary: "Open or create a file by path, relative to the current directory.",
+            description: """
+                The original open call: opens pathname and returns a new descriptor, resolving a relative \
+                pathname against the current directory. It does what openat does with dirfd AT_FDCWD. moonwatch \
+                reads pathname at entry and again at exit, and reports flags (O_* bits) and mode as integers.
+                """,
+            returns: """
+                The new file descriptor, or -errno (-ENOENT, -EACCES, -EEXIST with O_CREAT|O_EXCL, -ELOOP, \
+                -EMFILE, ...).
+                """,
+            args: [
+                ArgSpec("pathname", "const char *", .string, [.U, .TOCTOU], .both, Files.pathname),
+                ArgSpec("flags", "int", .int, .K, .entry, Files.openFlags),
+                ArgSpec("mode", "mode_t", .uint, .K, .entry, Files.openMode),
+            ],
+            useCase: """
+                The same files as openat: secrets read (/etc/shadow, SSH keys, /proc/PID/mem), persistence and \
+                preload files written, payloads dropped in /tmp or /dev/shm. Programs built on musl (Alpine \
+                containers), static tools, shellcode and 32-bit code through int $0x80 open files with this call, \
+                so a detection that watches only openat misses them.
+                """,
+            notes: Files.pathNotes + [Files.compatOpen],
+            related: ["openat", "openat2", "creat", "close"]),
+
+        EventSpec(
+            name: "creat",
+            source: .syscall(x86_64: 85, ia32: 8),
+            category: .file,
+            summary: "Create a file, or truncate an existing one, and open it for writing.",
+            description: """
+                The same as open with flags O_CREAT|O_WRONLY|O_TRUNC: creates pathname with the permission \
+                bits in mode (less the umask) when it does not exist, cuts it to zero length when it does, and \
+                returns a write-only descriptor. moonwatch reads pathname at entry and again at exit and reports \
+                mode as an integer.
+                """,
+            returns: """
+                The new file descriptor, or -errno (-EACCES, -EISDIR, -ETXTBSY when the file is a program being \
+                run, -EROFS, -ENOENT when a directory on the path is missing, -EMFILE, ...).
+                """,
+            args: [
+                ArgSpec("pathname", "const char *", .string, [.U, .TOCTOU], .both,
+                        "Path to create or truncate, as the caller wrote it. Read at entry and again at exit."),
+                ArgSpec("mode", "mode_t", .uint, .K, .entry, "Permission bits for the file if it is created."),
+            ],
+            useCase: """
+                Every creat is a write: files dropped or overwritten, including the truncation of logs and \
+                history files to hide activity. glibc's creat() makes this call on x86_64, so ordinary programs \
+                that use creat appear here and not as openat.
+                """,
+            notes: Files.pathNotes,
+            related: ["open", "openat", "openat2", "close"]),
+
+        EventSpec(
+            name: "openat2",
+            source: .syscall(x86_64: 437, ia32: 437),
+            category: .file,
+            summary: "Open or create a file, relative to a directory descriptor, with path-resolution limits.",
+            description: """
+                The extensible openat (Linux 5.6 and later). dirfd and pathname work as for openat; flags, \
+                mode and resolve arrive in a struct open_how of size bytes. resolve holds RESOLVE_* limits on how \
+                pathname may be walked: RESOLVE_BENEATH and RESOLVE_IN_ROOT keep it below dirfd, \
+                RESOLVE_NO_SYMLINKS and RESOLVE_NO_MAGICLINKS refuse symbolic links or /proc-style magic links, \
+                RESOLVE_NO_XDEV refuses to cross mount points, RESOLVE_CACHED refuses to block. Unlike openat, \
+                unknown flags are refused rather than ignored. moonwatch reads pathname at entry and again at exit. \
+                The structure is not decoded yet: how is reported as an address only, so the open flags, mode and \
+                resolve limits are not part of the event.
+                """,
+            returns: """
+                The new file descriptor, or -errno: those of openat, and -E2BIG (how has non-zero bytes in fields \
+                this kernel does not know), -EINVAL (size smaller than the first version, unknown flags, a mode \
+                without O_CREAT or O_TMPFILE), -EXDEV (the walk would leave dirfd under RESOLVE_BENEATH or \
+                RESOLVE_IN_ROOT, or cross a mount under RESOLVE_NO_XDEV), -ELOOP (a link the resolve flags \
+                forbid), -EAGAIN (RESOLVE_CACHED could not finish from the cache).
+                """,
+            args: [
+                ArgSpec("dirfd", "int", .int, .K, .entry,
+                        "Directory for a relative pathname, or AT_FDCWD (-100) for the current directory."),
+                ArgSpec("pathname", "const char *", .string, [.U, .TOCTOU], .both, Files.pathname),
+                ArgSpec("how", "struct open_how *", .pointer, .K, .entry,
+                        """
+                        Address of the struct open_how (u64 flags, u64 mode, u64 resolve). Not decoded yet: only the \
+                        address is reported.
+                        """),
+                ArgSpec("size", "size_t", .ulong, .K, .entry,
+                        "Size of *how as the caller knows it: 24 for the first version, larger for later extensions."),
+            ],
+            useCase: """
+                Container runtimes and sandboxing code (runc, systemd) use openat2 to open paths inside trees \
+                they do not trust, so it appears in normal container starts. Anything else can use it too: with \
+                open, creat and openat it completes the calls that open a file by path, and a program avoiding \
+                openat-only monitoring needs nothing more than this call.
+                """,
             notes: [
                 """
-                The path is reported as passed: relative paths, symbolic links and .. components are not resolved. \
-                Rebuild relative paths from the earlier event that produced dirfd.
+                Because how is not decoded, this event cannot tell a read from a write, or a plain open from \
+                O_CREAT or O_TMPFILE: a detection for writes has to treat every openat2 of a sensitive path as a \
+                possible write, and can check the result through the descriptor's later use.
                 """,
-                """
-                open(2), creat(2) and openat2(2) are separate system calls and are not reported as openat. glibc's \
-                open() has used openat on x86_64 since version 2.26, so most programs still show up here; \
-                musl and code that calls open(2) directly do not.
-                """,
-                Files.toctou("pathname"),
-                Files.entryFault,
+            ] + Files.pathNotes + [
+                SharedNotes.ioUring("IORING_OP_OPENAT2", SharedNotes.ioUringPath + """
+                     The kernel has copied struct open_how by then, and how and size carry its flags (with \
+                    O_LARGEFILE, 0x8000, added by the kernel) and its mode instead of an address and a size.
+                    """),
             ],
-            related: ["close", "dup", "memfd_create", "execve"]),
+            related: ["openat", "open", "creat", "close"]),
 
         EventSpec(
             name: "memfd_create",
@@ -249,10 +419,54 @@ extension Catalogue {
                 """,
                 """
                 Since Linux 6.1 the same kind of descriptor can be obtained by opening /dev/userfaultfd and issuing \
-                the USERFAULTFD_IOC_NEW ioctl. That path appears as an openat of /dev/userfaultfd, not as this \
-                event.
+                the USERFAULTFD_IOC_NEW ioctl. That path appears as an open, openat or openat2 of \
+                /dev/userfaultfd, not as this event.
                 """,
             ],
             related: ["memfd_create", "openat", "ptrace"]),
+        EventSpec(
+            name: "pidfd_getfd",
+            source: .syscall(x86_64: 438, ia32: 438),
+            category: .ipc,
+            summary: "Copy an open file descriptor out of another process into the caller.",
+            description: """
+                Duplicates descriptor targetfd of the process that pidfd refers to (a PID file descriptor, \
+                from pidfd_open or clone with CLONE_PIDFD) into the calling process and returns the new number \
+                (Linux 5.6 and later). The copy is the same open file description as the original: it shares the \
+                file offset and status flags, and for a socket the connection itself. The new descriptor has \
+                close-on-exec set. \(PtraceAccess.needed) moonwatch reports the three arguments as integers.
+                """,
+            returns: """
+                The new descriptor, or -errno (-EBADF when pidfd is not a PID descriptor or targetfd is not open \
+                in the target, -EPERM when access is refused, -ESRCH when the target has exited and been reaped, \
+                -EINVAL when flags is not 0, -EMFILE).
+                """,
+            args: [
+                ArgSpec("pidfd", "int", .int, .K, .entry, "PID file descriptor of the process to copy from."),
+                ArgSpec("targetfd", "int", .int, .K, .entry, "Descriptor number in that process."),
+                ArgSpec("flags", "unsigned int", .uint, .K, .entry, "Reserved; must be 0."),
+            ],
+            useCase: """
+                Taking a socket, a privileged file or a memfd from another process without its cooperation: \
+                the effect of SCM_RIGHTS descriptor passing with no sender involved, so detections built on \
+                sendmsg and recvmsg never see it. A process pulling descriptors out of a service it did not start \
+                (sshd, a container runtime, a password manager), or reusing another process's connected socket, \
+                is the pattern. Legitimate callers are few: debuggers, checkpoint and restore tools, supervisors \
+                that take over descriptors.
+                """,
+            notes: [
+                """
+                Which process pidfd refers to is not part of the event (pidfd_open and clone are not in the \
+                catalogue; /proc/PID/fdinfo/PIDFD of the caller names it while the descriptor is open), and \
+                neither is what targetfd refers to: the new descriptor, ret, is the caller's to look at.
+                """,
+                """
+                The target does nothing and emits no event: unlike a descriptor passed with SCM_RIGHTS, there is no \
+                sending side.
+                """,
+                PtraceAccess.yama,
+            ],
+            related: ["ptrace", "process_vm_readv", "recvmsg", "sendmsg", "dup"]),
+
     ]
 }

@@ -4,9 +4,17 @@
 private enum Net {
     static let sockfd = "Socket file descriptor the call operates on."
     static let sendFlags = "MSG_* send flags (MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, MSG_CONFIRM, ...), as an integer."
-    static let recvFlags = """
-        MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_CMSG_CLOEXEC, \
-        MSG_ERRQUEUE, ...), as an integer.
+    static let recvmsgFlags = """
+        MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_ERRQUEUE, \
+        MSG_CMSG_CLOEXEC, ...), as an integer.
+        """
+    /// recvfrom has no control messages, so MSG_CMSG_CLOEXEC (recvmsg and recvmmsg only) is not among them.
+    static let recvfromFlags = """
+        MSG_* receive flags (MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_OOB, ...), as an integer.
+        """
+    static let waitForOne = """
+        MSG_WAITFORONE (0x10000): the call blocks, if at all, only for the first message. Once \
+        that has arrived the kernel turns on MSG_DONTWAIT, so the rest of the batch is whatever is already queued.
         """
 
     static let sockaddrShapes = """
@@ -18,8 +26,12 @@ private enum Net {
 
     static let socketcall = """
         32-bit programs may reach this call through socketcall (ia32 102), which multiplexes \
-        every socket operation behind one number. moonwatch demultiplexes socketcall, reading its array of 32-bit \
-        arguments from user memory at entry, and reports the call under this name with process.compat set.
+        every socket operation behind one number; moonwatch demultiplexes it and reports the call under this \
+        name with process.compat set and via = "socketcall". Through \
+        socketcall no argument is in a register: the kernel copies them from an array of 32-bit values in the \
+        caller's memory, which moonwatch reads once, at entry. The call's arguments tagged K here (not the facts \
+        collected from the kernel, such as socket) are then user memory too: another thread can rewrite the array between moonwatch's read and the kernel's copy, and when the \
+        array cannot be read (a page not yet resident) the call is not reported at all.
         """
     static let compatMsghdr = """
         32-bit callers (process.compat) pass a 28-byte compat_msghdr with 32-bit pointers and \
@@ -29,6 +41,15 @@ private enum Net {
         32-bit callers (process.compat) pass compat entries: a 28-byte compat_msghdr followed \
         by a 4-byte msg_len, 32 bytes per message; the decoded table has the same shape as for 64-bit callers.
         """
+    static func lateHeader(_ arg: String) -> String {
+        """
+        \(arg) is read once, at exit (tag AFTER). The kernel took the caller's part of the header (the name, \
+        iovec and control pointers and their lengths) at entry and wrote its results through those pointers; \
+        moonwatch decodes the header as it stands when the call returns. If another thread rewrote the header \
+        during the call, the reported iov, name and control describe other buffers than the ones the kernel \
+        used, and nothing marks it: there is no entry read to compare with, so \(arg) never appears in changed.
+        """
+    }
     static let noPayload = """
         Payload bytes are never captured: the event carries the iovec lengths and their total \
         (bytes), not the data.
@@ -55,11 +76,7 @@ private enum Net {
         and flip it back in that window.
         """
     }
-    static let entryFault = """
-        Entry-time reads cannot fault pages in. If the user memory is not resident (never \
-        touched, or swapped out) the read fails and the argument is missing, even though the kernel itself \
-        reads it successfully a moment later.
-        """
+    static let entryFault = SharedNotes.entryFault
     static let blockingTime = """
         The event time is taken at entry, unless the probes could only select the call once it \
         returned (a signature's filter asks for its result or for what the kernel wrote back): then \
@@ -115,6 +132,10 @@ extension Catalogue {
                 Net.entryFault,
                 Net.compatMsghdr,
                 Net.socketcall,
+                SharedNotes.ioUring("IORING_OP_SENDMSG", """
+                    msg is read from the caller's memory when the request completes, after the kernel has \
+                    used it, and has no exit read.
+                    """),
             ],
             related: ["recvmsg", "sendmmsg", "sendto", "socketpair"]),
 
@@ -131,17 +152,19 @@ extension Catalogue {
                 SCM_RIGHTS appear as the new descriptor numbers installed in the receiving process.
                 """,
             returns: """
-                Number of bytes received; 0 when a stream peer has shut down in order; -errno on failure \
-                (-EAGAIN on an empty non-blocking socket, -ECONNRESET, ...).
+                Number of bytes received; 0 when a stream peer has shut down in order or when the message \
+                was an empty datagram; -errno on failure (-EAGAIN on an empty non-blocking socket, -ECONNRESET, \
+                ...).
                 """,
             args: [
                 ArgSpec("sockfd", "int", .int, .K, .entry, Net.sockfd),
-                ArgSpec("msg", "struct msghdr *", .msghdr, .U, .exit,
+                ArgSpec("msg", "struct msghdr *", .msghdr, [.U, .AFTER], .exit,
                         """
-                        Message header. Read at exit, after the kernel has written the sender address, the control \
-                        messages, their lengths and msg_flags.
+                        Message header. Read only at exit, after the kernel has written the sender address, the \
+                        control messages, their lengths and msg_flags; the pointers and lengths are the ones the \
+                        header holds then, not necessarily those the kernel used.
                         """),
-                ArgSpec("flags", "int", .int, .K, .entry, Net.recvFlags),
+                ArgSpec("flags", "int", .int, .K, .entry, Net.recvmsgFlags),
                 ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
             ],
             useCase: """
@@ -155,7 +178,7 @@ extension Catalogue {
                 iov and bytes describe the buffers the caller supplied (their capacity); the number of bytes actually \
                 received is the return value. Payload bytes are never captured.
                 """,
-                "Nothing is read at entry, so the event has no exit_args and changed stays empty.",
+                Net.lateHeader("msg"),
                 "On failure the kernel fills nothing in; trust the decoded msg only when ret >= 0.",
                 Net.controlLimit,
                 Net.compatMsghdr,
@@ -192,7 +215,8 @@ extension Catalogue {
             notes: [
                 """
                 On x86_64 there is no separate send system call: the C library's send() is sendto() with a NULL \
-                address, so plain sends on connected sockets are reported here.
+                address, so plain sends on connected sockets are reported here. So is socketcall's SYS_SEND \
+                (9), with dest_addr NULL and addrlen 0.
                 """,
                 "Payload bytes are never captured.",
                 Net.toctou("dest_addr"),
@@ -221,7 +245,7 @@ extension Catalogue {
                 ArgSpec("buf", "void *", .pointer, .K, .entry,
                         "Address of the receive buffer. Only the pointer value is reported; the bytes are not read."),
                 ArgSpec("len", "size_t", .ulong, .K, .entry, "Capacity of buf in bytes."),
-                ArgSpec("flags", "int", .int, .K, .entry, Net.recvFlags),
+                ArgSpec("flags", "int", .int, .K, .entry, Net.recvfromFlags),
                 ArgSpec("src_addr", "struct sockaddr *", .sockaddr, [.U, .OPT], .exit,
                         """
                         Where the kernel stores the sender address; NULL when the caller does not want it. Read at \
@@ -239,12 +263,14 @@ extension Catalogue {
                 """,
             notes: [
                 """
-                For connected stream sockets the kernel reports no source and sets *addrlen to 0; src_addr then \
-                carries nothing useful.
+                Whether a source is reported depends on the protocol. TCP reports none: *addrlen becomes 0 and \
+                src_addr carries nothing. AF_UNIX sockets, stream ones included, report the address \
+                the sending socket is bound to, so a client reading from a server bound to a path gets that \
+                path; a sender that never bound (a socketpair end, most clients) gives length 0 here too.
                 """,
                 """
                 On x86_64 the C library's receive call without an address argument is a wrapper over recvfrom, so \
-                it is reported here too.
+                it is reported here too. So is socketcall's SYS_RECV (10), with src_addr and addrlen NULL.
                 """,
                 "Payload bytes are never captured.",
                 Net.socketcall,
@@ -264,8 +290,8 @@ extension Catalogue {
                 the exit read.
                 """,
             returns: """
-                Number of messages sent, from 1 to vlen (fewer when an error stopped the batch after the first \
-                message), or -errno when the first message failed.
+                Number of messages sent: up to vlen (fewer when an error stopped the batch after the first \
+                message), 0 when vlen is 0, or -errno when the first message failed.
                 """,
             args: [
                 ArgSpec("sockfd", "int", .int, .K, .entry, Net.sockfd),
@@ -306,20 +332,21 @@ extension Catalogue {
                 recvmmsg_time64 (417); the older 32-bit-time call has its own event, recvmmsg_time32.
                 """,
             returns: """
-                Number of messages received, or -errno. When an error follows at least one received message, \
-                the count is returned and the error is reported by the next call on the socket.
+                Number of messages received (0 when vlen is 0), or -errno. When an error follows at least one \
+                received message, the count is returned and the error is reported by the next call on the socket.
                 """,
             args: [
                 ArgSpec("sockfd", "int", .int, .K, .entry, Net.sockfd),
-                ArgSpec("msgvec", "struct mmsghdr *", .mmsghdrs, .U, .exit,
+                ArgSpec("msgvec", "struct mmsghdr *", .mmsghdrs, [.U, .AFTER], .exit,
                         """
-                        Array of vlen messages. Read at exit, after the kernel has filled addresses, control \
-                        messages and per-message lengths.
+                        Array of vlen messages. Read only at exit, after the kernel has filled addresses, control \
+                        messages and per-message lengths; the headers' pointers and lengths are the ones they hold \
+                        then, not necessarily those the kernel used.
                         """),
                 ArgSpec("vlen", "unsigned int", .uint, .K, .entry,
-                        "Number of entries in msgvec; the kernel caps it at 1024 (UIO_MAXIOV)."),
+                        "Number of entries in msgvec. Unlike sendmmsg's, it is not capped by the kernel."),
                 ArgSpec("flags", "int", .int, .K, .entry,
-                        "MSG_* receive flags, as an integer; MSG_WAITFORONE returns after the first message."),
+                        "MSG_* receive flags as for recvmsg, as an integer, plus MSG_WAITFORONE (see the notes)."),
                 ArgSpec("timeout", "struct timespec *", .timespec, [.U, .OPT], .entry,
                         "Time limit for the whole batch, NULL for none. Read at entry, before the kernel rewrites it."),
                 ArgSpec("socket", "(collected)", .sockinfo, [.K, .OPT], .exit, Net.socketInfo),
@@ -330,6 +357,7 @@ extension Catalogue {
                 batches, is worth a look.
                 """,
             notes: [
+                Net.waitForOne,
                 Net.timeoutWriteBack,
                 Net.timeoutBug,
                 Net.batchLimit,
@@ -337,7 +365,12 @@ extension Catalogue {
                 Payload bytes are never captured; iov and bytes describe the buffers supplied, len the \
                 bytes received.
                 """,
+                Net.lateHeader("msgvec"),
                 Net.compatMmsghdr,
+                """
+                socketcall has no operation for this call: its SYS_RECVMMSG (19) is the 32-bit-time call, \
+                reported as recvmmsg_time32.
+                """,
             ],
             related: ["recvmmsg_time32", "recvmsg", "sendmmsg"]),
 
@@ -354,16 +387,20 @@ extension Catalogue {
                 `{sec, nsec}`, the same shapes as for recvmmsg.
                 """,
             returns: """
-                Number of messages received, or -errno; as for recvmmsg, an error after the first message is \
-                reported by the next call.
+                Number of messages received (0 when vlen is 0), or -errno; as for recvmmsg, an error after the \
+                first message is reported by the next call.
                 """,
             args: [
                 ArgSpec("fd", "int", .int, .K, .entry, Net.sockfd),
-                ArgSpec("mmsg", "struct mmsghdr *", .mmsghdrs, .U, .exit,
-                        "Array of vlen compat entries (28-byte compat_msghdr plus 4-byte msg_len). Read at exit."),
+                ArgSpec("mmsg", "struct compat_mmsghdr *", .mmsghdrs, [.U, .AFTER], .exit,
+                        """
+                        Array of vlen compat entries (28-byte compat_msghdr plus 4-byte msg_len). Read only at \
+                        exit, so the headers' pointers and lengths are the ones they hold then.
+                        """),
                 ArgSpec("vlen", "unsigned int", .uint, .K, .entry,
-                        "Number of entries in mmsg; the kernel caps it at 1024 (UIO_MAXIOV)."),
-                ArgSpec("flags", "unsigned int", .uint, .K, .entry, "MSG_* receive flags, as an unsigned integer."),
+                        "Number of entries in mmsg. Unlike sendmmsg's, it is not capped by the kernel."),
+                ArgSpec("flags", "unsigned int", .uint, .K, .entry,
+                        "MSG_* receive flags as for recvmsg, plus MSG_WAITFORONE, as an unsigned integer."),
                 ArgSpec("timeout", "struct old_timespec32 *", .timespec32, [.U, .OPT], .entry,
                         """
                         Time limit for the whole batch as struct old_timespec32, NULL for none. Read at entry, \
@@ -379,8 +416,10 @@ extension Catalogue {
                 """,
             notes: [
                 """
-                There is no x86_64 number. The call is reached only as an ia32 system call, from a 32-bit process or \
-                through int $0x80 from a 64-bit one; process.compat is always true.
+                There is no x86_64 number. The call is reached only through the ia32 entry, from a 32-bit process or \
+                through int $0x80 from a 64-bit one, by two doors: its own number, 337, and socketcall's \
+                SYS_RECVMMSG (19). Both take the compat layout for mmsg and a struct old_timespec32 timeout, and both \
+                are reported as this event; process.compat is always true.
                 """,
                 """
                 The per-syscall tracepoints (syscalls/sys_enter_*) never fire for compat calls on x86_64. moonwatch \
@@ -392,11 +431,14 @@ extension Catalogue {
                 recvmmsg_time64 (417, reported as recvmmsg) take a 64-bit struct timespec instead.
                 """,
                 Net.timeoutWriteBack,
+                Net.waitForOne,
                 """
-                Argument names follow the kernel's compat definition (fd, mmsg) rather than the recvmmsg man page \
-                (sockfd, msgvec).
+                Argument names and types follow the kernel's compat definition (fd, struct compat_mmsghdr *mmsg) \
+                rather than the recvmmsg man page (sockfd, struct mmsghdr *msgvec).
                 """,
                 Net.batchLimit,
+                Net.lateHeader("mmsg"),
+                Net.socketcall,
             ],
             related: ["recvmmsg", "recvmsg", "sendmmsg"]),
 
@@ -433,6 +475,7 @@ extension Catalogue {
                 0x800, SOCK_CLOEXEC 0x80000).
                 """,
                 Net.socketcall,
+                SharedNotes.ioUring("IORING_OP_SOCKET"),
             ],
             related: ["connect", "bind", "listen", "socketpair"]),
 
@@ -503,6 +546,10 @@ extension Catalogue {
                 Net.toctou("addr"),
                 Net.entryFault,
                 Net.socketcall,
+                SharedNotes.ioUring("IORING_OP_CONNECT", """
+                    addr is read from the caller's memory when the request completes, after the kernel has \
+                    copied it, and has no exit read.
+                    """),
             ],
             related: ["socket", "bind", "accept4", "sendto", "dup2"]),
 
@@ -534,11 +581,11 @@ extension Catalogue {
                 """,
             notes: [
                 """
-                ia32 has no accept number: 32-bit programs use accept4 or go through socketcall (102). moonwatch \
-                demultiplexes socketcall and reports its accept operation under this name with \
-                process.compat set.
+                ia32 has no accept number: 32-bit programs use accept4, or socketcall's SYS_ACCEPT (5), which is \
+                reported as this event.
                 """,
                 Net.blockingTime,
+                Net.socketcall,
             ],
             related: ["accept4", "listen", "bind", "socket"]),
 

@@ -1,4 +1,5 @@
-// Program execution, process tracing, and the process lifecycle (scheduler tracepoints).
+// Program execution, process tracing and cross-process memory access, and the process lifecycle
+// (scheduler tracepoints).
 // Argument names follow the Linux man pages. Text here is rendered by EventDocs into `docs/events/`.
 
 private enum Proc {
@@ -43,6 +44,57 @@ private enum Proc {
         each, fd, type (file, socket, pipe, anon_inode, closed), path or pipe/socket name, inode, and for a \
         socket its family, local and remote address and, for AF_UNIX, its peer's inode. Absent when the exec \
         failed.
+        """
+}
+
+/// The permission pidfd_getfd, process_vm_readv and process_vm_writev share with ptrace attach.
+enum PtraceAccess {
+    static let needed = """
+        The caller needs the access a ptrace attach needs (PTRACE_MODE_ATTACH_REALCREDS): in short, the \
+        same real user as a dumpable target, or CAP_SYS_PTRACE, within Yama's limits.
+        """
+    static let yama = """
+        The check is the ptrace attach check, so kernel.yama.ptrace_scope governs this call too; ret tells \
+        an attempt from a success.
+        """
+}
+
+/// process_vm_readv and process_vm_writev share their arguments and most of their limits.
+private enum VM {
+    static let notDecoded = """
+        The iovec arrays are not decoded yet: local_iov and remote_iov are reported as addresses, so the \
+        event shows whose memory was accessed and how much (ret), not where.
+        """
+    static let errors = """
+        -EFAULT for memory that cannot be accessed, -EINVAL for flags other than 0 or more than 1024 \
+        entries, -ENOMEM, -EPERM when access is refused, -ESRCH when there is no process pid
+        """
+    static func args(local: String, remote: String) -> [ArgSpec] {
+        [
+            ArgSpec("pid", "pid_t", .int, .K, .entry, "Process ID of the target, in the caller's PID namespace."),
+            ArgSpec("local_iov", "const struct iovec *", .pointer, .K, .entry,
+                    "Address of the caller's iovec array (the \(local)). Not decoded yet: only the address is reported."),
+            ArgSpec("liovcnt", "unsigned long", .ulong, .K, .entry, "Entries in local_iov, at most 1024 (IOV_MAX)."),
+            ArgSpec("remote_iov", "const struct iovec *", .pointer, .K, .entry,
+                    """
+                    Address of the iovec array, in the caller's memory, listing the \(remote). Not decoded yet: \
+                    only the address is reported.
+                    """),
+            ArgSpec("riovcnt", "unsigned long", .ulong, .K, .entry, "Entries in remote_iov, at most 1024 (IOV_MAX)."),
+            ArgSpec("flags", "unsigned long", .ulong, .K, .entry, "Unused; must be 0."),
+        ]
+    }
+    static let iovNote = """
+        Without the iovec arrays the event cannot say which addresses in the target were touched. \
+        Payload bytes would not be captured in any case.
+        """
+    static let pidNote = """
+        pid is as the caller passed it, in its own PID namespace; process.pid and the IDs of other events \
+        are those of the initial namespace, so for a caller inside a container the numbers can differ.
+        """
+    static let compat = """
+        32-bit callers (process.compat) pass arrays of compat iovecs (two 32-bit values each), and the counts \
+        and flags are 32 bits wide.
         """
 }
 
@@ -166,11 +218,70 @@ extension Catalogue {
                 attempt from a success.
                 """,
                 """
-                Memory can also be changed with process_vm_writev or by writing /proc/PID/mem; those are not this \
-                event (opening /proc/PID/mem shows as openat).
+                Memory can also be read and changed without ptrace: process_vm_readv and process_vm_writev are \
+                their own events, and /proc/PID/mem shows as an open, openat or openat2 of that path (the reads \
+                and writes on it are not in the catalogue). pidfd_getfd takes descriptors under the same \
+                permission check.
                 """,
             ],
-            related: ["process_fork", "execve", "openat"]),
+            related: ["process_vm_writev", "process_vm_readv", "pidfd_getfd", "process_fork", "execve", "openat"]),
+        EventSpec(
+            name: "process_vm_readv",
+            source: .syscall(x86_64: 310, ia32: 347),
+            category: .debugging,
+            summary: "Read another process's memory directly, without attaching to it.",
+            description: """
+                Copies data out of the memory of process pid, from the ranges listed in remote_iov (riovcnt \
+                entries), into the caller's buffers listed in local_iov (liovcnt entries), in one kernel copy, \
+                without attaching to the target or stopping it. \(PtraceAccess.needed) \(VM.notDecoded)
+                """,
+            returns: """
+                Number of bytes read, less than requested when part of a remote range could not be read; -errno \
+                when nothing was (\(VM.errors)).
+                """,
+            args: VM.args(local: "buffers that receive the data", remote: "ranges to read in the target"),
+            useCase: """
+                Theft of secrets from memory: keys, tokens and passwords read out of ssh-agent, browsers, \
+                password managers or another user's processes, with no ptrace attach to give it away. Injection \
+                tools also read a target first to find what to overwrite with process_vm_writev. Debuggers, \
+                profilers and crash reporters read other processes legitimately, so judge by who reads whom.
+                """,
+            notes: [VM.iovNote, VM.pidNote, PtraceAccess.yama, VM.compat],
+            related: ["process_vm_writev", "ptrace", "pidfd_getfd"]),
+
+        EventSpec(
+            name: "process_vm_writev",
+            source: .syscall(x86_64: 311, ia32: 348),
+            category: .debugging,
+            summary: "Write into another process's memory directly, without attaching to it.",
+            description: """
+                Copies data from the caller's buffers listed in local_iov (liovcnt entries) into the memory of \
+                process pid, at the ranges listed in remote_iov (riovcnt entries), in one kernel copy, without \
+                attaching to the target or stopping it. \(PtraceAccess.needed) Writes obey the target's page protections: a \
+                read-only page (program code, read-only data) cannot be written this way and gives -EFAULT, \
+                unlike PTRACE_POKETEXT or a write to /proc/PID/mem. \(VM.notDecoded)
+                """,
+            returns: """
+                Number of bytes written, less than requested when part of a remote range could not be written; \
+                -errno when nothing was (\(VM.errors)).
+                """,
+            args: VM.args(local: "data to write", remote: "ranges to write in the target"),
+            useCase: """
+                Code injection without ptrace: a payload, a function pointer, a GOT entry or a return address \
+                written into another process leaves no attach, no stop and no PTRACE_POKE* request. Few programs \
+                write into others legitimately (MPI libraries moving data between ranks, some debuggers); a writer \
+                outside them, or any writer into a process of another program, deserves attention.
+                """,
+            notes: [
+                VM.iovNote,
+                """
+                Writes to /proc/PID/mem reach the same memory and ignore page protections; they appear as an open, \
+                openat or openat2 of that path, and the writes themselves are not in the catalogue.
+                """,
+                VM.pidNote, PtraceAccess.yama, VM.compat,
+            ],
+            related: ["process_vm_readv", "ptrace", "pidfd_getfd", "openat"]),
+
 
         EventSpec(
             name: "process_fork",

@@ -15,7 +15,10 @@ public enum EventDocs {
     public static let tagLegend: [Legend] = [
         Legend(key: "K", meaning: """
             The value comes from the kernel side: a system call register or kernel memory. \
-            It cannot change after it was taken.
+            It cannot change after it was taken. Exception: a socket call a 32-bit program makes through \
+            socketcall (ia32 102) has no arguments in registers. The kernel copies them from an array in \
+            user memory, and moonwatch reads that array once at entry, so there they are user memory that \
+            another thread could rewrite before the kernel's copy (the socket events' notes say so).
             """),
         Legend(key: "U", meaning: """
             A user-space pointer whose target moonwatch reads and decodes; the reported value \
@@ -31,12 +34,23 @@ public enum EventDocs {
             Optional: may be NULL or absent, in which case the value is nil in Lua and \
             null in JSON.
             """),
+        Legend(key: "AFTER", meaning: """
+            User memory the kernel reads at entry (the caller's half of a structure it also \
+            writes into, such as a receive's message header) that moonwatch reads only after the call, at \
+            exit. The value \
+            shown is what the memory held when the call returned: a thread that rewrote it during the call \
+            makes it describe other buffers than the ones the kernel used, and nothing marks that, because \
+            there is no entry read to compare with.
+            """),
     ]
 
     /// Meaning of each read phase, in display order.
     public static let readLegend: [Legend] = [
         Legend(key: ReadPhase.entry.rawValue, meaning: "Read at sys_enter, before the kernel acts on the call."),
-        Legend(key: ReadPhase.exit.rawValue, meaning: "Read at sys_exit, after the kernel has written its results."),
+        Legend(key: ReadPhase.exit.rawValue, meaning: """
+            Read at sys_exit, after the kernel has written its results. Another thread, or \
+            a process sharing the memory, can overwrite them between the kernel's write and this read.
+            """),
         Legend(key: ReadPhase.both.rawValue, meaning: """
             Read at sys_enter (args) and again at sys_exit (exit_args); \
             used for TOCTOU arguments.
@@ -159,13 +173,14 @@ public enum EventDocs {
         out.append("")
 
         switch spec.source {
-        case .syscall(let x64, let ia32):
+        case .syscall(let x64, let ia32, let aliases):
             out.append("## Syscall numbers")
             out.append("")
             out.append("| ABI | Number |")
             out.append("| --- | --- |")
             out.append("| x86_64 | \(number(x64)) |")
             out.append("| ia32 | \(number(ia32)) |")
+            for n in aliases { out.append("| ia32 alias | \(n) |") }
         case .tracepoint(let tp):
             out.append("## Source")
             out.append("")
@@ -236,7 +251,7 @@ public enum EventDocs {
         let header = ["EVENT", "CATEGORY", "X86_64", "IA32", "SUMMARY"]
         let rows = Catalogue.events.map { e in
             [e.name, e.category.rawValue, e.x86_64Number.map(String.init) ?? "-",
-             e.ia32Number.map(String.init) ?? "-", plain(e.summary)]
+             e.ia32Numbers.isEmpty ? "-" : e.ia32Numbers.map(String.init).joined(separator: ","), plain(e.summary)]
         }
         let widths = columnWidths([header] + rows)
         return ([header] + rows).map { alignedRow($0, widths) }.joined(separator: "\n") + "\n"
@@ -268,7 +283,7 @@ public enum EventDocs {
             case .tracepoint(let tp): source = "tracepoint `\(tp)`"
             }
             let cells = ["[\(e.name)](\(e.name).md)", e.category.rawValue, source, number(e.x86_64Number),
-                         number(e.ia32Number), md(e.summary)]
+                         ia32Text(e), md(e.summary)]
             out.append("| " + cells.map(cell).joined(separator: " | ") + " |")
         }
         out.append("")
@@ -298,9 +313,15 @@ public enum EventDocs {
 
     static func number(_ n: Int?) -> String { n.map(String.init) ?? "none" }
 
+    /// The ia32 number, and the aliases after it: "55 (also 221)".
+    static func ia32Text(_ spec: EventSpec) -> String {
+        let aliases = spec.ia32Aliases
+        return number(spec.ia32Number) + (aliases.isEmpty ? "" : " (also \(aliases.map(String.init).joined(separator: ", ")))")
+    }
+
     static func sourceText(_ spec: EventSpec) -> String {
         switch spec.source {
-        case .syscall(let x64, let ia32): return "system call, x86_64 \(number(x64)), ia32 \(number(ia32))"
+        case .syscall(let x64, _, _): return "system call, x86_64 \(number(x64)), ia32 \(ia32Text(spec))"
         case .tracepoint(let tp): return "scheduler tracepoint \(tp) (not a system call; syscall numbers: none)"
         }
     }

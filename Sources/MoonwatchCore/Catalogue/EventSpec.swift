@@ -59,6 +59,9 @@ public struct ArgTags: OptionSet, Sendable, Hashable {
     public static let TOCTOU = ArgTags(rawValue: 4)
     /// May be absent or NULL.
     public static let OPT = ArgTags(rawValue: 8)
+    /// User memory the kernel read at entry but moonwatch reads only at exit: what is reported is
+    /// what the memory held when the call returned, not necessarily what the kernel used.
+    public static let AFTER = ArgTags(rawValue: 16)
 
     /// "K", "U,TOCTOU,OPT", …
     public var label: String {
@@ -67,6 +70,7 @@ public struct ArgTags: OptionSet, Sendable, Hashable {
         if contains(.U) { parts.append("U") }
         if contains(.TOCTOU) { parts.append("TOCTOU") }
         if contains(.OPT) { parts.append("OPT") }
+        if contains(.AFTER) { parts.append("AFTER") }
         return parts.joined(separator: ",")
     }
 }
@@ -100,7 +104,8 @@ public enum EventCategory: String, Sendable, CaseIterable {
 /// How the kernel reports the event.
 public enum EventOrigin: Sendable, Equatable {
     /// A system call, seen at raw `sys_enter`/`sys_exit`. `nil` where the ABI has no such call.
-    case syscall(x86_64: Int?, ia32: Int?)
+    /// `ia32Aliases`: further ia32 numbers reported as the same event (fcntl64 for fcntl).
+    case syscall(x86_64: Int?, ia32: Int?, ia32Aliases: [Int] = [])
     /// A scheduler tracepoint (process lifecycle), not a syscall.
     case tracepoint(String)
 }
@@ -135,8 +140,13 @@ public final class EventSpec: Sendable {
 
     public func argIndex(_ name: String) -> Int? { args.firstIndex { $0.name == name } }
 
-    public var x86_64Number: Int? { if case .syscall(let n, _) = source { return n }; return nil }
-    public var ia32Number: Int? { if case .syscall(_, let n) = source { return n }; return nil }
+    public var x86_64Number: Int? { if case .syscall(let n, _, _) = source { return n }; return nil }
+    /// The ia32 number the call is known by (the one the kernel headers give under its name).
+    public var ia32Number: Int? { if case .syscall(_, let n, _) = source { return n }; return nil }
+    /// Other ia32 numbers reported as this event.
+    public var ia32Aliases: [Int] { if case .syscall(_, _, let a) = source { return a }; return [] }
+    /// Every ia32 number reported as this event: ia32Number, then the aliases.
+    public var ia32Numbers: [Int] { (ia32Number.map { [$0] } ?? []) + ia32Aliases }
     public var isSyscall: Bool { if case .syscall = source { return true }; return false }
     /// Arguments tagged TOCTOU: read at entry and at exit, compared to fill `changed`.
     public let toctouArgs: [Int]
