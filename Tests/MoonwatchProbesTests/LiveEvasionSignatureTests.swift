@@ -42,6 +42,35 @@ final class LiveEvasionSignatureTests: XCTestCase {
     }
 }
 
+extension LiveEvasionSignatureTests {
+    /// Injection and descriptor theft without ptrace (issue 8, classes 4 and 8): process_vm_writev
+    /// natively and through int $0x80, /proc/PID/mem opened for writing, pidfd_getfd.
+    func testInjectionWithoutPtraceIsDetected() throws {
+        try LiveGate.check()
+        let kinds = ["process_vm_writev", "open", "openat", "openat2", "pidfd_getfd", "process_exit"]
+        var o = LiveOptions(kinds: Set(kinds.compactMap { Catalogue.kind(named: $0) }))
+        o.comms = ["mw-trigger"]
+        let s: LiveSession
+        do { s = try LiveSession(o) } catch { try LiveGate.check(error); throw error }
+        defer { s.stop() }
+        let vm = try Trigger.run("doors-vm")
+        let mem = try Trigger.run("proc-mem")
+        let pidfd = try Trigger.run("doors-pidfd")
+        XCTAssertEqual(mem["child_saw_42"], "1", "the write through /proc/PID/mem reached the child")
+        let ev = s.collect(timeout: 10) { $0.name == "process_exit" && $0.process.pid == pidfd.pid }
+        let findings = try bundledFindings(ev)
+        func of(_ id: String, _ pid: Int32) -> [Finding] { findings.filter { $0.signature.id == id && $0.event?.process.pid == pid } }
+        let writes = of("MW-5003", vm.pid)
+        XCTAssertEqual(Set(writes.compactMap { $0.event?.process.compat }), [false, true],
+                       "process_vm_writev natively and through int $0x80: \(writes.map(\.message))")
+        XCTAssertTrue(writes.allSatisfy { $0.data["target"]?.int64 == vm.int("child") }, "\(writes.map(\.message))")
+        let opens = of("MW-5004", mem.pid)
+        XCTAssertEqual(opens.count, 1, "\(findings.map(\.message))")
+        XCTAssertEqual(opens.first?.data["target"]?.int64, mem.int("child"))
+        XCTAssertFalse(of("MW-5005", pidfd.pid).isEmpty, "pidfd_getfd: \(findings.map(\.message))")
+    }
+}
+
 /// The other side of issue 8: the benign workload (builds, compileall, tar, find, git, loopback
 /// HTTP, process pools, strace, gdb) under `moonwatch run` with the bundled signatures gives no
 /// finding at medium or above (tools/benign-workload.sh says which, if any).

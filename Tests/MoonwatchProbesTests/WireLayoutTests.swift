@@ -44,7 +44,7 @@ final class WireLayoutTests: XCTestCase {
             "need": \.need, "want": \.want, "bits": \.bits, "ctl": \.ctl, "nargc": \.nargc, "comm_in": \.comm_in,
             "comm_out": \.comm_out, "uid_in": \.uid_in, "uid_out": \.uid_out, "argc": \.argc]),
         "mw_argcond": layout(mw_argcond.self, [
-            "arg": \.arg, "type": \.type, "nvals": \.nvals, "pad": \.pad, "vals": \.vals]),
+            "arg": \.arg, "type": \.type, "nvals": \.nvals, "mode": \.mode, "pad": \.pad, "vals": \.vals]),
     ]
 
     func testEveryWireStructMatchesTheBPFObjectsBTF() throws {

@@ -491,7 +491,7 @@ int main(int argc, char **argv)
                         "uffd-unpriv | revshell | memfd-exec | ptrace | modules | packet-socket | filter-matrix | "
                         "flood N | pass-shadow | cold-exec | cold-connect | far32 | exec-race N | caps-control FILE | caps-fds FILE N | caps-mmsg FILE | "
                         "caps-argv N | long-race N | io-uring FILE | shells | doors-open | doors-fcntl | "
-                        "doors-pidfd | doors-vm\n");
+                        "doors-pidfd | doors-vm | proc-mem\n");
         return 2;
     }
     const char *w = getenv("MW_TRIGGER_WAIT");
@@ -529,6 +529,7 @@ int main(int argc, char **argv)
     if (!strcmp(s, "caps-mmsg")) return caps_mmsg(arg ? arg : "/etc/hostname");
     if (!strcmp(s, "caps-argv")) return caps_argv(arg ? atoi(arg) : 40);
     if (!strcmp(s, "shells")) return shells();
+    if (!strcmp(s, "proc-mem")) return proc_mem();
     if (!strcmp(s, "io-uring")) return io_uring_ops(arg ? arg : "/etc/hostname");
     if (!strcmp(s, "long-race")) return long_race(arg ? atoi(arg) : 40);
     if (!strcmp(s, "doors-open")) return doors_open();

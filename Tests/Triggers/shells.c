@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <pty.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -286,5 +288,34 @@ int shells(void)
     v_memfd_dup();
     v_shm();
     v_emptypath();
+    return 0;
+}
+
+/* proc-mem: write into a child's memory through /proc/CHILD/mem, no ptrace. The child reports
+ * the value it then reads at the written address. */
+static volatile long target_word = 1;
+
+int proc_mem(void)
+{
+    int ready[2], done[2];
+    if (pipe(ready) < 0 || pipe(done) < 0) die("pipe");
+    pid_t c = fork();
+    if (c == 0) {
+        char b;
+        if (write(ready[1], "r", 1) != 1) _exit(2);
+        if (read(done[0], &b, 1) != 1) _exit(2);
+        _exit(target_word == 42 ? 0 : 1);
+    }
+    char b;
+    if (read(ready[0], &b, 1) != 1) die("child");
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/mem", c);
+    int fd = open(path, O_RDWR);
+    long v = 42;
+    ssize_t n = fd >= 0 ? pwrite(fd, &v, sizeof(v), (off_t)(uintptr_t)&target_word) : -1;
+    if (write(done[1], "d", 1) != 1) die("signal");
+    int st;
+    waitpid(c, &st, 0);
+    OUT("child=%d memfd=%d written=%zd child_saw_42=%d\n", c, fd, n, WIFEXITED(st) && WEXITSTATUS(st) == 0);
     return 0;
 }

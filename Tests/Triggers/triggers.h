@@ -43,6 +43,7 @@ int io_uring_ops(const char *path);
 
 /* shells.c */
 int shells(void);
+int proc_mem(void);
 
 /* doors.c */
 int doors_open(void);

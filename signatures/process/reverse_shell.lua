@@ -109,9 +109,10 @@ executables to `trusted`).]],
   severity = "high",
   tags = { "process", "network", "execution", "reverse-shell" },
   mitre = { tactic = "execution", technique = "T1059.004" },
-  events = { "socket", "connect", "accept", "accept4", "dup", "dup2", "dup3", "execve", "execveat",
+  events = { "socket", "connect", "accept", "accept4", "dup", "dup2", "dup3", "fcntl", "execve", "execveat",
              "process_fork", "process_exit" },
-  filter = { args = { domain = { 2, 10 } } },
+  -- socket: inet only; fcntl: only the duplicating commands (F_DUPFD, F_DUPFD_CLOEXEC) leave the kernel.
+  filter = { args = { domain = { 2, 10 }, cmd = { 0, 1030 } } },
   params = {
     -- Program names (basename of the path, argv[0], the executed file) that are shells.
     shells = mw.set{ "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "busybox", "fish", "csh", "tcsh", "pwsh",
@@ -145,11 +146,11 @@ executables to `trusted`).]],
         p.socks[event.ret] = { remote = a.addr }
         p.net = a.addr
       end
-    elseif name == "dup" or name == "dup2" or name == "dup3" then
+    elseif name == "dup" or name == "dup2" or name == "dup3" or name == "fcntl" then
       local p = procs:get(pid)
       if not p then return end
-      local newfd = name == "dup" and event.ret or a.newfd
-      local s = p.socks[a.oldfd]
+      local newfd = (name == "dup" or name == "fcntl") and event.ret or a.newfd
+      local s = p.socks[a.oldfd or a.fd]
       if newfd >= 0 and newfd <= 2 then p.std[newfd] = (s and s.remote) and s or nil end
       if s then p.socks[newfd] = s end
     elseif name == "execve" or name == "execveat" then
