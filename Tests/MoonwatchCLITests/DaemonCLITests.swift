@@ -29,7 +29,7 @@ extension CLITests {
         let config = try file("mw.yaml", "disable: [MW-2001]\n")
         let filed = try mw(["replay", "examples/demo.jsonl", "--config", config])
         XCTAssertEqual(try ids(filed), ["MW-1001", "MW-3001"], filed.stderr)
-        XCTAssertTrue(filed.stderr.contains("11 signatures enabled, 1 disabled"), filed.stderr)
+        XCTAssertTrue(filed.stderr.contains("14 signatures enabled, 1 disabled"), filed.stderr)
 
         let extra = try file("extra.lua", """
             return { id = "LOCAL-EXTRA", version = "1.0.0", name = "extra", description = "every close", severity = "low",
@@ -54,7 +54,7 @@ extension CLITests {
         XCTAssertTrue(list.stdout.contains("MW-7001 is disabled: disabled by id"), list.stdout)
         XCTAssertTrue(list.stdout.contains("MW-1001 is disabled: severity low is below medium"), list.stdout)
         XCTAssertTrue(list.stdout.contains("tools (set of strings, default):\n    /bin/ping, /lib/systemd/systemd-networkd,"), list.stdout)
-        XCTAssertTrue(list.stdout.contains(": 9 enabled, 3 disabled"), list.stdout)
+        XCTAssertTrue(list.stdout.contains(": 12 enabled, 3 disabled"), list.stdout)
     }
 
     func testAParameterFromTheCommandLineIsCheckedAndApplied() throws {

@@ -86,16 +86,16 @@ final class ParamsTests: SessionTestCase {
         let socket = event("socket", ret: 5, process: p, args: ["domain": 17, "type": 3, "protocol": 768])
         let plain = try session(try resolve())
         XCTAssertEqual(try run(plain, [[socket]]).findings.map(\.signature.id), ["MW-7001"])
-        let file = try write("mw.yaml", "params:\n  MW-7001:\n    tools: [tcpdump, agentd]\n")
+        let file = try write("mw.yaml", "params:\n  MW-7001:\n    tools: [/usr/sbin/tcpdump, /opt/agent/agentd]\n")
         let tuned = try session(try resolve(file: file))
         XCTAssertEqual(try run(tuned, [[socket]]).findings.count, 0, "agentd is allowed now")
         let sig = try XCTUnwrap(tuned.loaded.first { $0.info.id == "MW-7001" })
-        XCTAssertEqual(sig.paramValues["tools"], .object([("tcpdump", true), ("agentd", true)]))
+        XCTAssertEqual(sig.paramValues["tools"], .object([("/usr/sbin/tcpdump", true), ("/opt/agent/agentd", true)]))
         XCTAssertEqual(sig.paramOverrides["tools"]?.origin, file + ":3")
         // The default list is still there without the configuration.
         let def = try XCTUnwrap(plain.loaded.first { $0.info.id == "MW-7001" })
-        XCTAssertEqual(def.paramValues["tools"]?["tcpdump"], true)
-        XCTAssertNil(def.paramValues["tools"]?["agentd"])
+        XCTAssertEqual(def.paramValues["tools"]?["/usr/sbin/tcpdump"], true)
+        XCTAssertNil(def.paramValues["tools"]?["/opt/agent/agentd"])
     }
 
     func testAParameterForASignatureNobodyLoadedIsNamed() throws {
