@@ -176,6 +176,13 @@ static void *flip_last(void *unused)
     return NULL;
 }
 
+static void exec_long(void)
+{
+    char *argv[] = {"x", NULL};
+    char *envp[] = {NULL};
+    execve(long_path, argv, envp);
+}
+
 int long_race(int tries)
 {
     /* /tmp/mw-long-PID/aaa.../bbb.../ccc.../x1 and x2, ~700 bytes */
@@ -202,29 +209,7 @@ int long_race(int tries)
     snprintf(long_path, sizeof(long_path), "%s/x1", dir);
     long_last = strlen(long_path) - 1;
     OUT("path=%s\n", long_path);
-    for (int t = 0; t < tries; t++) {
-        int fds[2];
-        if (pipe(fds) < 0) die("pipe");
-        pid_t child = fork();
-        if (child == 0) {
-            close(fds[0]);
-            dup2(fds[1], 1);
-            pthread_t th;
-            pthread_create(&th, NULL, flip_last, NULL);
-            usleep(1000);
-            char *argv[] = {"x", NULL};
-            char *envp[] = {NULL};
-            execve(long_path, argv, envp);
-            _exit(127);
-        }
-        close(fds[1]);
-        char buf[64] = {0};
-        ssize_t r = read(fds[0], buf, sizeof(buf) - 1);
-        close(fds[0]);
-        waitpid(child, NULL, 0);
-        if (r > 0 && buf[r - 1] == '\n') buf[r - 1] = 0;
-        OUT("try=%d child=%d received=%s\n", t, child, buf);
-    }
+    race_tries(tries, flip_last, exec_long);
     /* clean up: the scripts, then the directories from the deepest */
     for (int k = 1; k <= 2; k++) {
         char p[820];

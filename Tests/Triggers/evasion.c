@@ -156,7 +156,7 @@ static void *flip(void *unused)
     return NULL;
 }
 
-int exec_race(int tries)
+void race_tries(int tries, void *(*flipper)(void *), void (*exec_it)(void))
 {
     for (int t = 0; t < tries; t++) {
         int fds[2];
@@ -166,11 +166,9 @@ int exec_race(int tries)
             close(fds[0]);
             dup2(fds[1], 1);
             pthread_t th;
-            pthread_create(&th, NULL, flip, NULL);
+            pthread_create(&th, NULL, flipper, NULL);
             usleep(1000);
-            char *argv[] = {"echo", race_arg, NULL};
-            char *envp[] = {NULL};
-            execve("/bin/echo", argv, envp);
+            exec_it();
             _exit(127);
         }
         close(fds[1]);
@@ -181,5 +179,17 @@ int exec_race(int tries)
         if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
         OUT("try=%d child=%d received=%s\n", t, child, buf);
     }
+}
+
+static void exec_echo(void)
+{
+    char *argv[] = {"echo", race_arg, NULL};
+    char *envp[] = {NULL};
+    execve("/bin/echo", argv, envp);
+}
+
+int exec_race(int tries)
+{
+    race_tries(tries, flip, exec_echo);
     return 0;
 }

@@ -416,19 +416,42 @@ static int revshell(void)
     return 0;
 }
 
+/* Copies the file at `src` into the open descriptor `out`. */
+void copy_into(const char *src, int out)
+{
+    int in = open(src, O_RDONLY);
+    if (in < 0) die("open for copy");
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, n) != n) die("copy");
+    close(in);
+}
+
+/* Copies the file at `src` to a new executable file `dst`. */
+void copy_file(const char *src, const char *dst)
+{
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0700);
+    if (out < 0) die("create copy");
+    copy_into(src, out);
+    close(out);
+}
+
+/* A memfd holding a copy of /bin/true. */
+int payload_memfd(void)
+{
+    int fd = memfd_create("mw-payload", 0);
+    if (fd < 0) die("memfd_create");
+    copy_into("/bin/true", fd);
+    return fd;
+}
+
 /* A program copied into a memfd and executed from it. */
 static int memfd_exec(void)
 {
     pid_t child = fork();
     if (child == 0) {
-        int fd = memfd_create("mw-payload", 0);
-        if (fd < 0) die("memfd_create");
-        int src = open("/bin/true", O_RDONLY);
-        char buf[65536];
-        ssize_t n;
-        while ((n = read(src, buf, sizeof(buf))) > 0)
-            if (write(fd, buf, n) != n) die("write");
-        close(src);
+        int fd = payload_memfd();
         printf("memfd=%d\n", fd);
         fflush(stdout);
         char *argv[] = {"mw-payload", NULL};

@@ -158,13 +158,7 @@ static void v_renamed(void)
 {
     char path[64];
     snprintf(path, sizeof(path), "/tmp/mw-kworker-%d", getpid());
-    int in = open("/bin/sh", O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0700);
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, n) != n) die("copy");
-    close(in);
-    close(out);
+    copy_file("/bin/sh", path);
     struct sockaddr_in a;
     int ls = listener(&a);
     pid_t c = fork();
@@ -209,18 +203,6 @@ static void v_pty(void)
     close(ls);
 }
 
-static int payload_memfd(void)
-{
-    int fd = memfd_create("mw-payload", 0);
-    int src = open("/bin/true", O_RDONLY);
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(src, buf, sizeof(buf))) > 0)
-        if (write(fd, buf, n) != n) die("write");
-    close(src);
-    return fd;
-}
-
 static void v_memfd_dup(void)
 {
     pid_t c = fork();
@@ -242,13 +224,7 @@ static void v_shm(void)
 {
     char path[64];
     snprintf(path, sizeof(path), "/dev/shm/mw-shm-%d", getpid());
-    int in = open("/bin/true", O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0700);
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, n) != n) die("copy");
-    close(in);
-    close(out);
+    copy_file("/bin/true", path);
     pid_t c = fork();
     if (c == 0) {
         execl(path, "x", (char *)NULL);

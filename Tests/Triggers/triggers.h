@@ -20,6 +20,14 @@ long int80(long nr, long a, long b, long c, long d, long e);
 /* Memory below 4 GiB, so its addresses fit compat (32-bit) pointers. */
 void *low_page(void);
 uint32_t lo32(const void *p);
+/* Copies a file into a descriptor, or to a new executable file. */
+void copy_into(const char *src, int out);
+void copy_file(const char *src, const char *dst);
+/* A memfd holding a copy of /bin/true. */
+int payload_memfd(void);
+/* Runs `tries` children that each start `flipper` in a thread, wait a moment and call `exec_it`
+ * (which execs a program printing one line); prints try=N child=PID received=LINE per child. */
+void race_tries(int tries, void *(*flipper)(void *), void (*exec_it)(void));
 
 /* filter.c */
 int filter_matrix(void);

@@ -49,6 +49,24 @@ __noinline int mw_resolve_rights(struct mw_task *t, u32 at, u32 nfd, u32 q, u32 
     return (written & 0xffff) | (n << 16) | (trunc << 24);
 }
 
+/* The control message header at `p` (our own copy: rec or scratch), in either ABI's layout. */
+static __always_inline void cmsg_header(const void *p, u32 compat, u64 *clen, s32 *level, s32 *type)
+{
+    if (compat) {
+        struct mw_compat_cmsghdr h = {};
+        bpf_probe_read_kernel(&h, sizeof(h), p);
+        *clen = h.cmsg_len;
+        *level = h.cmsg_level;
+        *type = h.cmsg_type;
+    } else {
+        struct mw_cmsghdr h = {};
+        bpf_probe_read_kernel(&h, sizeof(h), p);
+        *clen = h.cmsg_len;
+        *level = h.cmsg_level;
+        *type = h.cmsg_type;
+    }
+}
+
 static __always_inline u32 cmsg_step(u64 clen, u32 compat)
 {
     return compat ? ((clen + 3) & ~3ULL) : ((clen + 7) & ~7ULL);
@@ -95,19 +113,7 @@ __noinline int mw_walk_cmsgs(struct mw_task *t, u32 ctl, u32 len, u32 q, u32 mod
         }
         u64 clen;
         s32 level, type;
-        if (compat) {
-            struct mw_compat_cmsghdr h = {};
-            bpf_probe_read_kernel(&h, sizeof(h), (void *)t->rec + ctl + coff);
-            clen = h.cmsg_len;
-            level = h.cmsg_level;
-            type = h.cmsg_type;
-        } else {
-            struct mw_cmsghdr h = {};
-            bpf_probe_read_kernel(&h, sizeof(h), (void *)t->rec + ctl + coff);
-            clen = h.cmsg_len;
-            level = h.cmsg_level;
-            type = h.cmsg_type;
-        }
+        cmsg_header((void *)t->rec + ctl + coff, compat, &clen, &level, &type);
         if (clen < hsz) {
             next = t->walk.total; /* malformed: the kernel stops here too (EINVAL) */
             break;
@@ -179,17 +185,7 @@ static long mw_beyond_chunk(u64 i, struct mw_beyond_ctx *c)
             break;
         u64 clen;
         s32 level, type;
-        if (compat) {
-            struct mw_compat_cmsghdr *h = (struct mw_compat_cmsghdr *)&t->scratch[coff];
-            clen = h->cmsg_len;
-            level = h->cmsg_level;
-            type = h->cmsg_type;
-        } else {
-            struct mw_cmsghdr *h = (struct mw_cmsghdr *)&t->scratch[coff];
-            clen = h->cmsg_len;
-            level = h->cmsg_level;
-            type = h->cmsg_type;
-        }
+        cmsg_header((void *)t->scratch + coff, compat, &clen, &level, &type);
         if (clen < hsz) {
             t->walk.next = total;
             return 1;

@@ -188,16 +188,13 @@ static __always_inline u64 task_file(s32 fd)
     return (u64)file;
 }
 
-/* A SOCKINFO block for argument `arg`: the socket descriptor `fd` of the current task. */
-static __always_inline void mw_cap_socket_arg(struct mw_task *t, u32 arg, s32 fd, u32 phase)
+/* A SOCKINFO block for argument `arg`: the socket open as `file` (0: none, no block). */
+static __always_inline void mw_cap_socket_block(struct mw_task *t, u32 arg, u64 file, u32 phase)
 {
     u32 off = t->len;
-    if (off > MW_REC_BUF - (sizeof(struct mw_block) + sizeof(struct mw_sockinfo) + 8))
+    if (!file || off > MW_REC_BUF - (sizeof(struct mw_block) + sizeof(struct mw_sockinfo) + 8))
         return;
-    u64 f = task_file(fd);
-    if (!f)
-        return;
-    if (!mw_cap_sockinfo(t, off + sizeof(struct mw_block), f))
+    if (!mw_cap_sockinfo(t, off + sizeof(struct mw_block), file))
         return;
     struct mw_block *b = (struct mw_block *)&t->rec[off];
     b->arg = arg;
@@ -207,6 +204,12 @@ static __always_inline void mw_cap_socket_arg(struct mw_task *t, u32 arg, s32 fd
     b->len = sizeof(struct mw_sockinfo);
     hdr_of(t)->nblocks++;
     t->len = off + sizeof(struct mw_block) + ROUND8(sizeof(struct mw_sockinfo));
+}
+
+/* The same for the socket descriptor `fd` of the current task. */
+static __always_inline void mw_cap_socket_arg(struct mw_task *t, u32 arg, s32 fd, u32 phase)
+{
+    mw_cap_socket_block(t, arg, task_file(fd), phase);
 }
 
 /* The record's time: now, unless it was taken already. A record accepted only at exit says so. */

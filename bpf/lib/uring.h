@@ -207,21 +207,8 @@ static __always_inline int uring_complete(void *req, struct io_uring_cqe *cqe)
         uring_path_block(t, 1, r);
     else
         capture_args(t, c, MW_P_ENTRY, 0);
-    u64 file = (u64)BPF_CORE_READ((struct io_kiocb *)req, file);
-    if (c->sock_arg < 16 && file) {
-        u32 off = t->len;
-        if (off <= MW_REC_BUF - (sizeof(struct mw_block) + sizeof(struct mw_sockinfo) + 8) &&
-            mw_cap_sockinfo(t, off + sizeof(struct mw_block), file)) {
-            struct mw_block *b = (struct mw_block *)&t->rec[off];
-            b->arg = c->sock_arg;
-            b->phase = MW_P_ENTRY;
-            b->type = MW_T_SOCKINFO;
-            b->status = 0;
-            b->len = sizeof(struct mw_sockinfo);
-            hdr_of(t)->nblocks++;
-            t->len = off + sizeof(struct mw_block) + ROUND8(sizeof(struct mw_sockinfo));
-        }
-    }
+    if (c->sock_arg < 16)
+        mw_cap_socket_block(t, c->sock_arg, (u64)BPF_CORE_READ((struct io_kiocb *)req, file), MW_P_ENTRY);
     bpf_map_delete_elem(&mw_uring, &key);
     struct mm_struct *mm = task->mm;
     if (mm && (u64)mm->exe_file != t->exe_key)
